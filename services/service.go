@@ -1,0 +1,176 @@
+// Package services is corral's model of what to run: the service file schema,
+// strict TOML decoding with errors that name file, line and key, validation,
+// dependency order, and the live watch of the services directory.
+//
+// One service lives in one *.toml file; its name defaults to the file name
+// without ".toml". The package does no process work: it turns files into a
+// validated, ordered Set that the supervisor runs.
+package services
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// Type says how a service runs.
+type Type int
+
+const (
+	// Longrun is a process that is expected to stay up (the default).
+	Longrun Type = iota
+	// Oneshot runs to completion before what comes after it starts, like
+	// s6-overlay's cont-init.d scripts. It succeeds by exiting 0.
+	Oneshot
+)
+
+// String returns the TOML spelling of t.
+func (t Type) String() string {
+	switch t {
+	case Longrun:
+		return "longrun"
+	case Oneshot:
+		return "oneshot"
+	}
+	return fmt.Sprintf("Type(%d)", int(t))
+}
+
+// RestartPolicy says when an exited service is started again.
+type RestartPolicy int
+
+const (
+	// RestartAlways restarts on any exit (default for longruns).
+	RestartAlways RestartPolicy = iota
+	// RestartOnFailure restarts on a non-zero exit or death by signal.
+	RestartOnFailure
+	// RestartNever leaves the service down once it exits (default for oneshots).
+	RestartNever
+)
+
+// String returns the TOML spelling of p.
+func (p RestartPolicy) String() string {
+	switch p {
+	case RestartAlways:
+		return "always"
+	case RestartOnFailure:
+		return "on-failure"
+	case RestartNever:
+		return "never"
+	}
+	return fmt.Sprintf("RestartPolicy(%d)", int(p))
+}
+
+// Service is one validated service definition.
+type Service struct {
+	// Name is unique in a Set; defaults to the file name without ".toml".
+	Name string
+	// File is the path of the file the service was read from.
+	File string
+	// Hash identifies the definition's content (after ${VAR} expansion); two
+	// services with equal hashes are the same definition.
+	Hash string
+
+	// Type is Longrun or Oneshot.
+	Type Type
+	// Command is the argv to execute. A TOML string command becomes
+	// {"/bin/sh", "-c", s}. Empty when Plugin is set.
+	Command []string
+	// Plugin names a registered plugin that runs in-process instead of a
+	// command. Its settings are in the table named after the plugin.
+	Plugin string
+	// PluginConfig holds the plugin's table, decoded later by the plugin.
+	PluginConfig *PluginConfig
+
+	// Restart is the restart policy.
+	Restart RestartPolicy
+	// After lists services that must be ready (or, for oneshots, have
+	// succeeded) before this one starts.
+	After []string
+	// Env holds extra environment variables, ${VAR} already expanded from
+	// the container's environment. The container's environment is inherited.
+	Env map[string]string
+	// User and Group to run as; empty means corral's own.
+	User, Group string
+	// Credential is User/Group resolved to ids; nil when neither is set.
+	Credential *Credential
+	// WorkingDir is the directory to start in; empty means corral's.
+	WorkingDir string
+	// StopSignal is sent to the process group to stop it (default SIGTERM).
+	StopSignal syscall.Signal
+	// StopTimeout is how long to wait after StopSignal before SIGKILL to the
+	// group (default 10s).
+	StopTimeout time.Duration
+	// ReloadSignal is sent to the main process on reload (default SIGHUP).
+	ReloadSignal syscall.Signal
+	// Essential services going FATAL stop the container with a non-zero code.
+	Essential bool
+	// Timeout bounds a oneshot's run time (0: none).
+	Timeout time.Duration
+
+	// Ready says how to tell the service is ready; nil means ready once started.
+	Ready *Ready
+	// Backoff shapes the delay between restarts.
+	Backoff Backoff
+	// MaxRestarts within RestartWindow make the service FATAL (0: no limit).
+	MaxRestarts int
+	// RestartWindow is the window MaxRestarts counts in.
+	RestartWindow time.Duration
+
+	// Log says where the service's output goes.
+	Log Log
+}
+
+// Credential is a resolved user and group.
+type Credential struct {
+	UID, GID uint32
+	// Groups are the supplementary groups of the user.
+	Groups []uint32
+	// Home is the user's home directory, used for $HOME.
+	Home string
+}
+
+// Ready is a readiness check. Exactly one of TCP, HTTP, Command or NotifyFD is set.
+type Ready struct {
+	// TCP is a host:port that accepts a connection once ready.
+	TCP string
+	// HTTP is a URL that answers 2xx once ready.
+	HTTP string
+	// Command is an argv that exits 0 once ready.
+	Command []string
+	// NotifyFD is the descriptor number on which the service writes a newline
+	// once ready, like s6's notification-fd (0: unused).
+	NotifyFD int
+	// Timeout bounds the wait for readiness (default 60s); past it the start
+	// counts as failed.
+	Timeout time.Duration
+	// Interval is the polling period of TCP, HTTP and Command checks (default 100ms).
+	Interval time.Duration
+}
+
+// Backoff shapes restart delays: Initial, then times Multiplier up to Max;
+// the delay goes back to Initial once the service stayed up for Reset.
+type Backoff struct {
+	Initial    time.Duration // default 0s: the first restart is immediate
+	Max        time.Duration // default 30s
+	Multiplier float64       // default 2
+	Reset      time.Duration // default 10s
+	// Min is the delay used after the first restart when Initial is 0
+	// (default 100ms), so that a crash loop never spins.
+	Min time.Duration
+}
+
+// Log configures where a service's output goes.
+type Log struct {
+	// Prefix writes "[name] " before each console line (default true).
+	Prefix bool
+	// Console copies the output to corral's stdout/stderr (default true).
+	Console bool
+	// Files writes the output under the log directory (default true).
+	Files bool
+	// MaxSize is the size in bytes at which the current file rotates.
+	MaxSize int64
+	// Keep is how many rotated archives are kept.
+	Keep int
+	// Timestamps prefixes each file line with an RFC 3339 nanosecond time.
+	Timestamps bool
+}
