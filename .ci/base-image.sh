@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# base-image.sh: make the local Docker base image corral/debian:bookworm-slim
+# that Dockerfile.ha and Dockerfile.webapp build FROM.
+#
+#   .ci/base-image.sh [--force] [--no-pull]
+#
+# 1. If the image already exists, do nothing (--force rebuilds it).
+# 2. If `docker pull debian:bookworm-slim` works, tag the pulled image with
+#    the local name. The Dockerfiles then install the packages they need with
+#    apt-get (build with --network host if the default bridge cannot reach
+#    Debian's mirror).
+# 3. Otherwise (no registry reachable) build it from Debian's packages:
+#    debootstrap --variant=minbase bookworm from the mirror apt uses on this
+#    machine, with the packages both images need already installed (so
+#    `docker build` needs no network at all), trimmed of apt lists, docs,
+#    man pages and locales, then `docker import`.
+#
+# Environment:
+#   CORRAL_BASE_IMAGE     image name (default corral/debian:bookworm-slim)
+#   CORRAL_BASE_PACKAGES  packages installed at debootstrap time
+#                         (default: haproxy rsyslog ca-certificates; set it
+#                         empty for a bare minbase)
+#   CORRAL_DEBIAN_MIRROR  Debian mirror (default: the one in /etc/apt/sources.list*,
+#                         else http://deb.debian.org/debian)
+#   CORRAL_PULL_TIMEOUT   seconds allowed for docker pull (default 60)
+#
+# Needs: root, docker, debootstrap and debian-archive-keyring (Debian packages).
+set -euo pipefail
+
+IMAGE=${CORRAL_BASE_IMAGE:-corral/debian:bookworm-slim}
+UPSTREAM=debian:bookworm-slim
+SUITE=bookworm
+PACKAGES=${CORRAL_BASE_PACKAGES-haproxy rsyslog ca-certificates}
+PULL_TIMEOUT=${CORRAL_PULL_TIMEOUT:-60}
+
+force=0
+pull=1
+for arg in "$@"; do
+	case $arg in
+	--force) force=1 ;;
+	--no-pull) pull=0 ;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "base-image: unknown argument $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+log() { echo "base-image: $*" >&2; }
+
+if [ "$force" = 0 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+	log "$IMAGE exists, nothing to do (--force rebuilds it)"
+	exit 0
+fi
+
+start=$(date +%s.%N)
+elapsed() { awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
+
+if [ "$pull" = 1 ] && timeout "$PULL_TIMEOUT" docker pull "$UPSTREAM" >/dev/null 2>&1; then
+	docker tag "$UPSTREAM" "$IMAGE"
+	log "pulled $UPSTREAM and tagged it $IMAGE in $(elapsed)s"
+	exit 0
+fi
+[ "$pull" = 1 ] && log "docker pull $UPSTREAM failed; building $IMAGE with debootstrap"
+
+# mirror prints the Debian mirror apt uses here: the URIs of a deb822 stanza
+# whose Suites contain $SUITE, or the URL of a one-line "deb" entry for it.
+mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk -v suite="$SUITE" '
+			function flush() {
+				if (uri != "" && deb && found) { print uri; uri = ""; exit }
+				uri = ""; deb = 0; found = 0
+			}
+			/^[ \t]*$/ { flush(); next }
+			/^[ \t]*#/ { next }
+			tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+			tolower($1) == "uris:" { uri = $2 }
+			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) found = 1 }
+			END { flush() }
+		' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk -v suite="$SUITE" '
+			$1 == "deb" {
+				i = 2
+				if ($i ~ /^\[/) while ($i !~ /\]$/) i++
+				if ($i ~ /^\[/ || $i ~ /\]$/) i++
+				if ($(i + 1) == suite) { print $i; exit }
+			}
+		' "$f"
+	done
+}
+
+MIRROR=${CORRAL_DEBIAN_MIRROR:-$(mirror | head -n 1)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+MIRROR=${MIRROR%/}
+
+for pair in debootstrap:debootstrap docker:docker.io tar:tar; do
+	command -v "${pair%%:*}" >/dev/null || {
+		log "${pair%%:*} not found (Debian package: ${pair#*:})"
+		exit 1
+	}
+done
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || {
+	log "no Debian archive keyring (Debian package: debian-archive-keyring)"
+	exit 1
+}
+[ "$(id -u)" = 0 ] || {
+	log "debootstrap needs root"
+	exit 1
+}
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/corral-base.XXXXXX")
+root=$work/rootfs
+cleanup() {
+	# debootstrap mounts proc and sys in the target; a failed run may leave them.
+	local m
+	for m in $(awk -v d="$root" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+include=$(echo "$PACKAGES" | tr -s ' \t\n' ',' | sed 's/^,//; s/,$//')
+log "debootstrap --variant=minbase $SUITE from $MIRROR${include:+ with $include}"
+debootstrap --variant=minbase ${include:+--include="$include"} \
+	"$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
+	tail -n 30 "$work/debootstrap.log" >&2
+	[ -f "$root/debootstrap/debootstrap.log" ] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+	log "debootstrap failed"
+	exit 1
+}
+log "debootstrap done in $(elapsed)s"
+
+# Point apt in the image at the same mirror, with updates and security.
+rm -f "$root/etc/apt/sources.list"
+mkdir -p "$root/etc/apt/sources.list.d"
+cat >"$root/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $MIRROR
+Suites: $SUITE $SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${CORRAL_DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
+Suites: $SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+
+# Keep later apt-get installs slim, as the official slim images do.
+mkdir -p "$root/etc/dpkg/dpkg.cfg.d" "$root/etc/apt/apt.conf.d"
+cat >"$root/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/lintian/*
+EOF
+cat >"$root/etc/apt/apt.conf.d/docker-slim" <<'EOF'
+APT::Install-Recommends "false";
+APT::Install-Suggests "false";
+Acquire::Languages "none";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+EOF
+
+# Trim what a container never reads.
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+	"$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/archives/partial/* \
+	"$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old \
+	"$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/lintian \
+	"$root"/usr/share/linda "$root"/var/log/*.log "$root"/var/log/apt/* \
+	"$root"/tmp/* "$root"/var/tmp/* "$root"/debootstrap
+find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete 2>/dev/null || true
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+# Docker provides these at run time.
+: >"$root/etc/resolv.conf"
+: >"$root/etc/hostname"
+: >"$root/etc/machine-id"
+
+log "importing $(du -sh --apparent-size "$root" | cut -f1) as $IMAGE"
+tar --numeric-owner -C "$root" -c . |
+	docker import \
+		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'CMD ["bash"]' \
+		--message "debootstrap --variant=minbase $SUITE from $MIRROR${include:+ with $include}" \
+		- "$IMAGE" >/dev/null
+docker run --rm "$IMAGE" true
+log "built $IMAGE in $(elapsed)s ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.1f MB", $1 / 1e6 }'))"
