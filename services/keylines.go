@@ -307,7 +307,7 @@ func (s *lineScanner) literalString() string {
 	return ""
 }
 
-// multiline skips a multi-line string opened by delim ("""/''').
+// multiline skips a multi-line string opened by delim ("""/”').
 func (s *lineScanner) multiline(delim string, escapes bool) {
 	for range 3 {
 		s.next()

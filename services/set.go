@@ -186,7 +186,7 @@ func (l linker) link(parsed []*Service, bad map[string]string) ([]*Service, []er
 				Err: fmt.Errorf("duplicate service name %q: also defined in %s", name, strings.Join(others, ", "))})
 		}
 		delete(byName, name)
-		bad[name] = files[0]
+		bad[name] = strings.Join(files, ", ")
 	}
 	alive := map[string]*Service{}
 	for name, ss := range byName {
