@@ -16,7 +16,9 @@ import (
 	"github.com/corralhq/corral/supervisor"
 )
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})) }
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
 
 func writeLines(s *Sink, svc string, st supervisor.Stream, from, to int) {
 	l := supervisor.Line{Service: svc, Stream: st}

@@ -1,8 +1,8 @@
 package logfile
 
 import (
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"sort"
