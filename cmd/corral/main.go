@@ -1,0 +1,155 @@
+// Command corral is a PID-1 process supervisor for containers. Images run it
+// as ENTRYPOINT ["/init"]; it starts the services of /etc/services.d, reaps
+// every zombie, forwards signals to the main command (the image's CMD), stops
+// everything in order and exits with the main command's code.
+//
+//	corral [flags] [--] [command [args...]]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	_ "github.com/corralhq/corral/plugins/all" // the built-in plugins
+	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/supervisor/logfile"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// config is corral's command line.
+type config struct {
+	servicesDir string
+	socket      string
+	socketGroup string
+	logDir      string
+	metricsAddr string
+	logLevel    string
+	noLogFiles  bool
+	main        []string
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
+	c := &config{}
+	fs := flag.NewFlagSet("corral", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.servicesDir, "services-dir", envOr("CORRAL_SERVICES_DIR", "/etc/services.d"), "directory of *.toml service files (env CORRAL_SERVICES_DIR)")
+	fs.StringVar(&c.socket, "socket", envOr("CORRAL_SOCKET", "/run/corral/control.sock"), "control socket for supervisorctl (env CORRAL_SOCKET); empty turns it off")
+	fs.StringVar(&c.socketGroup, "socket-group", envOr("CORRAL_SOCKET_GROUP", ""), "group allowed to use the control socket besides root (env CORRAL_SOCKET_GROUP)")
+	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", "/var/log/corral"), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
+	fs.BoolVar(&c.noLogFiles, "no-log-files", false, "write no service log files (console only)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
+	fs.StringVar(&c.logLevel, "log-level", envOr("CORRAL_LOG_LEVEL", "info"), "corral's own log level: debug, info, warn, error (env CORRAL_LOG_LEVEL)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: corral [flags] [--] [command [args...]]\n\n"+
+			"corral supervises the services of --services-dir as PID 1. The optional\n"+
+			"command is the main program: when it exits, corral stops every service\n"+
+			"and exits with its code.\n\nflags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nplugins: %s\n", strings.Join(supervisor.PluginNames(), ", "))
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0, true
+		}
+		return nil, 2, true
+	}
+	if *showVersion {
+		fmt.Fprintf(os.Stdout, "corral %s\n", version)
+		return nil, 0, true
+	}
+	c.main = fs.Args()
+	return c, 0, false
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q: %w", level, err)
+	}
+	h := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{
+		Level: l,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{} // container runtimes stamp each line already
+			}
+			return a
+		},
+	})
+	return slog.New(h).With("component", "corral"), nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	c, code, exit := parseFlags(args, os.Stderr)
+	if exit {
+		return code
+	}
+	log, err := newLogger(c.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return 2
+	}
+	opts := supervisor.Options{
+		ServicesDir: c.servicesDir,
+		LogDir:      c.logDir,
+		Logger:      log,
+	}
+	if !c.noLogFiles {
+		base := logfile.Options{Dir: c.logDir, Logger: log.With("component", "logfile")}
+		opts.OpenLogSink = func(svc *services.Service) (supervisor.LineSink, error) {
+			return logfile.Open(base.With(svc.Log), svc.Name)
+		}
+		opts.LogPath = func(service string, stream supervisor.Stream) string {
+			return logfile.CurrentPath(c.logDir, service, stream)
+		}
+	}
+	sup, err := supervisor.New(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return 111
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if c.socket != "" {
+		ln, err := control.Listen(c.socket, c.socketGroup)
+		if err != nil {
+			log.Error("control socket disabled", "socket", c.socket, "err", err)
+		} else {
+			go func() {
+				err := control.Serve(ctx, ln, sup, control.Options{Logger: log.With("component", "control"), Version: version})
+				if err != nil && ctx.Err() == nil {
+					log.Error("control server", "err", err)
+				}
+			}()
+		}
+	}
+	if c.metricsAddr != "" {
+		go func() {
+			if err := control.ServeMetrics(ctx, c.metricsAddr, sup); err != nil && ctx.Err() == nil {
+				log.Error("metrics server", "addr", c.metricsAddr, "err", err)
+			}
+		}()
+	}
+	return sup.Run(ctx, c.main)
+}

@@ -1,0 +1,159 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/corralhq/corral/services"
+)
+
+// ErrAbnormal is returned by Start when the service exited while starting.
+var ErrAbnormal = errors.New("abnormal termination")
+
+// Status returns the given services, or all in dependency order.
+func (s *Supervisor) Status(names ...string) ([]ServiceStatus, error) {
+	s.mu.Lock()
+	if len(names) == 0 {
+		names = append([]string(nil), s.order...)
+	}
+	units := make([]*unit, 0, len(names))
+	for _, n := range names {
+		u, ok := s.units[n]
+		if !ok {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%s: %w", n, ErrNoSuchService)
+		}
+		units = append(units, u)
+	}
+	s.mu.Unlock()
+	out := make([]ServiceStatus, 0, len(units))
+	for _, u := range units {
+		out = append(out, u.status())
+	}
+	return out, nil
+}
+
+// status returns the unit's snapshot completed for display.
+func (u *unit) status() ServiceStatus {
+	u.mu.Lock()
+	st := u.st
+	svc := u.svc
+	inst := u.inst
+	u.mu.Unlock()
+	st.StateName = st.State.String()
+	st.Type = svc.Type.String()
+	if svc.Plugin != "" {
+		st.Type = "plugin"
+		st.Plugin = svc.Plugin
+	}
+	if pi, ok := inst.(*pluginInstance); ok && st.State == Running {
+		if ps, ok := pi.status(); ok {
+			st.Reason = ps.Description
+			st.Ready = st.Ready && ps.Ready
+			st.Detail = ps.Detail
+		}
+	}
+	return st
+}
+
+// Start starts a stopped service and waits until it is running (or, for a
+// oneshot, has succeeded), or has failed.
+func (s *Supervisor) Start(ctx context.Context, name string) error {
+	u, ok := s.unit(name)
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrNoSuchService)
+	}
+	if s.shuttingDown.Load() {
+		return ErrShuttingDown
+	}
+	if err := u.send(ctx, cmdStart, 0); err != nil {
+		return err
+	}
+	for {
+		st, changed := u.snapshot()
+		switch st.State {
+		case Running:
+			return nil
+		case Exited:
+			if st.LastExit != nil && st.LastExit.Success() {
+				return nil
+			}
+			return ErrAbnormal
+		case Fatal:
+			return fmt.Errorf("%w: %s", ErrSpawn, st.Reason)
+		case Stopped:
+			return ErrAbnormal
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stop stops a service and waits until its process group is gone.
+func (s *Supervisor) Stop(ctx context.Context, name string) error {
+	u, ok := s.unit(name)
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrNoSuchService)
+	}
+	return u.send(ctx, cmdStop, 0)
+}
+
+// Restart stops (if running) and starts a service.
+func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	if err := s.Stop(ctx, name); err != nil && !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	return s.Start(ctx, name)
+}
+
+// Signal sends sig to a running service's main process.
+func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
+	u, ok := s.unit(name)
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrNoSuchService)
+	}
+	return u.send(context.Background(), cmdSignal, sig)
+}
+
+// Reload reloads a service: its reload_signal for a process, Reload for a plugin.
+func (s *Supervisor) Reload(ctx context.Context, name string) error {
+	u, ok := s.unit(name)
+	if !ok {
+		return fmt.Errorf("%s: %w", name, ErrNoSuchService)
+	}
+	return u.send(ctx, cmdReload, 0)
+}
+
+// Shutdown starts the orderly shutdown.
+func (s *Supervisor) Shutdown() { s.requestStop(codeFromSignal) }
+
+// LogFile returns the current log file of a service's stream.
+func (s *Supervisor) LogFile(name string, stream Stream) (string, error) {
+	if _, ok := s.unit(name); !ok {
+		return "", fmt.Errorf("%s: %w", name, ErrNoSuchService)
+	}
+	if s.opts.LogPath == nil {
+		return "", errors.New("no log files are written")
+	}
+	return s.opts.LogPath(name, stream), nil
+}
+
+// Applies counts how many times a set of service files was applied (at
+// start and by each live update that changed something).
+func (s *Supervisor) Applies() uint64 { return s.applies.Load() }
+
+// errFile returns the service file a load error is about.
+func errFile(err error) string {
+	var se *services.Error
+	if errors.As(err, &se) {
+		return se.File
+	}
+	return ""
+}
+
+var _ Controller = (*Supervisor)(nil)

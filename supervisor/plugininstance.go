@@ -1,0 +1,182 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/corralhq/corral/services"
+)
+
+// pluginInstance is one run of a plugin service.
+type pluginInstance struct {
+	p      Plugin
+	host   *pluginHost
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	exitc  chan instanceExit
+	readyc chan error
+	wg     sync.WaitGroup
+	once   sync.Once
+	sub    *Subscription
+}
+
+// newPlugin builds and provisions a plugin value for svc without starting
+// it: factory, strict decode of its table, Provision.
+func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (Plugin, error) {
+	f, ok := LookupPlugin(svc.Plugin)
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown plugin %q", svc.File, svc.Plugin)
+	}
+	p := f()
+	if svc.PluginConfig != nil {
+		if err := svc.PluginConfig.Decode(p); err != nil {
+			return nil, err
+		}
+	}
+	if pv, ok := p.(Provisioner); ok {
+		if err := pv.Provision(host); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", svc.File, svc.Plugin, err)
+		}
+	}
+	return p, nil
+}
+
+// startPlugin builds, provisions and starts a plugin instance for svc.
+func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error) {
+	in := &pluginInstance{
+		exitc:  make(chan instanceExit, 1),
+		readyc: make(chan error, 1),
+		log:    s.log.With("service", svc.Name),
+	}
+	in.ctx, in.cancel = context.WithCancel(context.Background())
+	in.host = &pluginHost{sup: s, name: svc.Name, log: in.log, inst: in}
+	p, err := s.newPlugin(svc, in.host)
+	if err != nil {
+		in.cancel()
+		return nil, err
+	}
+	in.p = p
+	if h, ok := p.(EventHandler); ok {
+		in.sub = s.bus.Subscribe(true, h.Topics()...)
+		in.host.Go(func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-in.sub.C():
+					for _, ev := range in.sub.Drain() {
+						h.HandleEvent(ev)
+					}
+				}
+			}
+		})
+	}
+	go func() {
+		err := in.protect("start", func() error { return p.Start(in.ctx) })
+		if err != nil {
+			in.fail(err)
+			in.readyc <- err
+			return
+		}
+		in.readyc <- nil
+	}()
+	return in, nil
+}
+
+// protect runs fn and turns a panic into an error.
+func (in *pluginInstance) protect(what string, fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			in.log.Error("plugin panicked", "during", what, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in %s: %v", what, v)
+		}
+	}()
+	return fn()
+}
+
+// fail ends the instance because of err (from Start, a Go routine, or a panic).
+func (in *pluginInstance) fail(err error) {
+	in.finish(err, 10*time.Second)
+}
+
+// finish stops the plugin once: cancel its context, call Stop with a
+// deadline, wait for its goroutines up to that deadline, then report.
+func (in *pluginInstance) finish(cause error, timeout time.Duration) {
+	in.once.Do(func() {
+		go func() {
+			in.cancel()
+			if in.sub != nil {
+				in.sub.Close()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := in.protect("stop", func() error { return in.p.Stop(ctx) }); err != nil && cause == nil {
+				in.log.Warn("plugin stop failed", "err", err)
+			}
+			done := make(chan struct{})
+			go func() { in.wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				in.log.Warn("plugin goroutines still running after stop deadline")
+			}
+			st := ExitStatus{}
+			if cause != nil {
+				st.Code = 1
+			}
+			in.exitc <- instanceExit{status: st, err: cause}
+		}()
+	})
+}
+
+func (in *pluginInstance) pid() int                    { return 0 }
+func (in *pluginInstance) exited() <-chan instanceExit { return in.exitc }
+func (in *pluginInstance) ready() <-chan error         { return in.readyc }
+
+func (in *pluginInstance) terminate(_ syscall.Signal, timeout time.Duration) {
+	in.finish(nil, timeout)
+}
+
+func (in *pluginInstance) signal(sig syscall.Signal) error {
+	if sig == syscall.SIGHUP {
+		return in.reload(context.Background(), sig)
+	}
+	return fmt.Errorf("plugin %s takes no signal but HUP (reload)", in.host.name)
+}
+
+func (in *pluginInstance) reload(ctx context.Context, _ syscall.Signal) error {
+	r, ok := in.p.(Reloader)
+	if !ok {
+		return errors.New("plugin cannot reload")
+	}
+	return in.protect("reload", func() error { return r.Reload(ctx) })
+}
+
+// status returns the plugin's own report, if it makes one.
+func (in *pluginInstance) status() (PluginStatus, bool) {
+	r, ok := in.p.(StatusReporter)
+	if !ok {
+		return PluginStatus{}, false
+	}
+	var st PluginStatus
+	err := in.protect("status", func() error { st = r.Status(); return nil })
+	return st, err == nil
+}
+
+// metrics returns the plugin's metrics, if it exports any.
+func (in *pluginInstance) metrics() []Metric {
+	m, ok := in.p.(MetricsSource)
+	if !ok {
+		return nil
+	}
+	var out []Metric
+	_ = in.protect("metrics", func() error { out = m.Metrics(); return nil })
+	return out
+}

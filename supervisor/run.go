@@ -1,0 +1,182 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/corralhq/corral/services"
+	"golang.org/x/sys/unix"
+)
+
+// codeFromSignal asks Run to exit with the main command's code if there is
+// one, or 0: a clean shutdown on SIGTERM or SIGINT.
+const codeFromSignal = -1
+
+// forwarded are the signals passed on to the main command. SIGCHLD and
+// SIGURG (used by the Go runtime) are never forwarded.
+var forwarded = []os.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGQUIT}
+
+// Run supervises until shutdown and returns the exit code for the
+// container: the main command's (128+signal if a signal killed it), 0 after
+// a clean SIGTERM/SIGINT shutdown without one, 1 when an essential service
+// failed. ctx ending also shuts down. Run returns only once every service's
+// process group is gone.
+func (s *Supervisor) Run(ctx context.Context, mainArgv []string) int {
+	if os.Getpid() != 1 {
+		// Orphans of our services come to us, as they would to PID 1.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			s.log.Warn("cannot become a child subreaper: orphans will not be reaped", "err", err)
+		}
+	}
+	sigc := make(chan os.Signal, 16)
+	signal.Notify(sigc, append([]os.Signal{syscall.SIGTERM, syscall.SIGINT}, forwarded...)...)
+	defer signal.Stop(sigc)
+
+	rctx, stopReaper := context.WithCancel(context.Background())
+	defer stopReaper()
+	go s.reaper.Run(rctx)
+
+	set, err := s.loadSet()
+	if err != nil {
+		s.log.Error("reading services", "err", err)
+		set = &services.Set{Dir: s.opts.ServicesDir}
+	}
+	s.startAll(set)
+	s.applies.Add(1)
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if s.opts.WatchQuiet > 0 {
+		go s.watch(wctx)
+	}
+
+	mainExit := make(chan ExitStatus, 1)
+	if len(mainArgv) > 0 {
+		go s.runMain(ctx, mainArgv, mainExit)
+	}
+
+	code := 0
+	mainDone := false
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			code = codeFromSignal
+			break wait
+		case code = <-s.stopc:
+			break wait
+		case st := <-mainExit:
+			mainDone = true
+			code = st.ShellCode()
+			s.log.Info("main command exited", "status", st.String())
+			break wait
+		case sig := <-sigc:
+			switch sig {
+			case syscall.SIGTERM, syscall.SIGINT:
+				s.log.Info("shutting down", "signal", sig.String())
+				code = codeFromSignal
+				break wait
+			case syscall.SIGHUP:
+				go func() {
+					if _, err := s.Update(context.Background()); err != nil {
+						s.log.Error("reload on SIGHUP", "err", err)
+					}
+				}()
+				s.forwardToMain(sig.(syscall.Signal))
+			default:
+				s.forwardToMain(sig.(syscall.Signal))
+			}
+		}
+	}
+	s.shuttingDown.Store(true)
+	stopWatch()
+	s.applyMu.Lock() // no live update from here on
+	defer s.applyMu.Unlock()
+	if len(mainArgv) > 0 && !mainDone {
+		if st, ok := s.stopMain(mainExit); ok && code == codeFromSignal {
+			code = st.ShellCode()
+		}
+	}
+	if code == codeFromSignal {
+		code = 0
+	}
+	s.stopAll(context.Background())
+	s.reaper.Reap()
+	return code
+}
+
+// forwardToMain passes sig on to the main command, if one runs.
+func (s *Supervisor) forwardToMain(sig syscall.Signal) {
+	if pid := int(s.mainPID.Load()); pid > 0 {
+		if err := syscall.Kill(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			s.log.Warn("forwarding signal", "signal", sig.String(), "err", err)
+		}
+	}
+}
+
+// runMain waits for the services to settle, then runs the main command
+// with corral's own stdin, stdout and stderr, and reports its exit.
+func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- ExitStatus) {
+	if err := s.settled(ctx); err != nil {
+		return
+	}
+	if s.shuttingDown.Load() {
+		return
+	}
+	_, ttyErr := unix.IoctlGetTermios(0, unix.TCGETS)
+	p, err := s.reaper.spawnProc(procSpec{
+		argv:       argv,
+		env:        s.baseEnv,
+		files:      []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		foreground: ttyErr == nil,
+	})
+	if err != nil {
+		s.log.Error("main command", "err", err)
+		// As a shell would: 127 for not found, 126 for not executable.
+		code := 127
+		if errors.Is(err, os.ErrPermission) {
+			code = 126
+		}
+		exit <- ExitStatus{Code: code}
+		return
+	}
+	s.mainProc = &p
+	s.mainPID.Store(int64(p.pid))
+	st := <-p.exit
+	s.mainPID.Store(0)
+	exit <- st
+}
+
+// stopMain stops the main command's process group: SIGTERM, then SIGKILL
+// after MainStopTimeout. It returns the main command's exit status.
+func (s *Supervisor) stopMain(mainExit <-chan ExitStatus) (ExitStatus, bool) {
+	pid := int(s.mainPID.Load())
+	if pid <= 0 {
+		// Not started (still waiting for services): nothing to stop.
+		select {
+		case st := <-mainExit:
+			return st, true
+		default:
+			return ExitStatus{}, false
+		}
+	}
+	_ = signalGroup(pid, syscall.SIGTERM)
+	_ = signalGroup(pid, syscall.SIGCONT)
+	t := time.NewTimer(s.opts.MainStopTimeout)
+	defer t.Stop()
+	select {
+	case st := <-mainExit:
+		if !waitGroupGone(s.reaper, pid, t.C) {
+			_ = signalGroup(pid, syscall.SIGKILL)
+		}
+		return st, true
+	case <-t.C:
+		s.log.Warn("main command did not stop in time: killing it", "timeout", s.opts.MainStopTimeout)
+		_ = signalGroup(pid, syscall.SIGKILL)
+		return <-mainExit, true
+	}
+}
