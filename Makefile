@@ -1,0 +1,52 @@
+# corral: build, images, demo cluster, tests. `make help` lists the targets.
+SHELL := /bin/bash
+
+GO ?= go
+DIST := dist
+BINARIES := $(DIST)/corral $(DIST)/supervisorctl $(DIST)/webapp
+# apt inside `docker build` (only needed with a pulled base) reaches Debian's
+# mirror through the host's network.
+DOCKER_BUILD_FLAGS ?= --network host
+HA_IMAGE ?= corral/ha:latest
+WEBAPP_IMAGE ?= corral/webapp:latest
+export HA_IMAGE WEBAPP_IMAGE
+
+.PHONY: help build base images demo demo-add demo-remove demo-down demo-status test e2e clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-12s %s\n", $$1, $$2 }'
+
+build: ## static binaries into dist/ (corral, supervisorctl, webapp)
+	@mkdir -p $(DIST)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(DIST)/ ./cmd/corral ./cmd/supervisorctl ./cmd/webapp
+
+base: ## the base image corral/debian:bookworm-slim (pulled, or debootstrapped)
+	.ci/base-image.sh
+
+images: build base ## both images: corral/ha and corral/webapp
+	docker build $(DOCKER_BUILD_FLAGS) -f Dockerfile.ha -t $(HA_IMAGE) .
+	docker build $(DOCKER_BUILD_FLAGS) -f Dockerfile.webapp -t $(WEBAPP_IMAGE) .
+
+demo: images ## start ha + 3 web apps, wait until all are served, leave them running
+	.ci/demo.sh up
+
+demo-add: ## add a web app (NAME=web4 optional)
+	.ci/demo.sh add $(NAME)
+
+demo-remove: ## stop and remove a web app (NAME=web2 optional: the last one)
+	.ci/demo.sh remove $(NAME)
+
+demo-status: ## what runs, and a few answers through the balancer
+	.ci/demo.sh status
+
+demo-down: ## remove the demo's containers and network
+	.ci/demo.sh down
+
+test: ## all tests
+	$(GO) test -count=1 ./...
+
+e2e: ## only the end-to-end tests in containers (builds the images)
+	$(GO) test -count=1 -v ./test/e2e/
+
+clean: ## remove the built binaries (keeps dist/gossip.key, images and containers)
+	rm -f $(BINARIES)
