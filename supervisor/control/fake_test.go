@@ -1,0 +1,155 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// fakeController is an in-memory Controller for the HTTP layer's tests
+// (the engine's behaviour is tested against the real binary in
+// test/control). Its services change state the way the engine's do, without
+// processes.
+type fakeController struct {
+	mu       sync.Mutex
+	order    []string
+	svcs     map[string]*supervisor.ServiceStatus
+	logDir   string
+	signals  []string
+	diff     supervisor.ConfigDiff
+	applied  int
+	shutdown bool
+	metrics  []supervisor.Metric
+	nextPID  int
+	failNext map[string]error
+}
+
+var _ supervisor.Controller = (*fakeController)(nil)
+
+func newFake(logDir string, svcs ...supervisor.ServiceStatus) *fakeController {
+	f := &fakeController{svcs: map[string]*supervisor.ServiceStatus{}, logDir: logDir, nextPID: 1000,
+		failNext: map[string]error{}}
+	for _, s := range svcs {
+		s := s
+		s.Group = s.Name
+		s.StateName = s.State.String()
+		f.order = append(f.order, s.Name)
+		f.svcs[s.Name] = &s
+	}
+	return f
+}
+
+func (f *fakeController) set(name string, st supervisor.State) {
+	s := f.svcs[name]
+	s.State, s.StateName, s.Since = st, st.String(), time.Now()
+}
+
+func (f *fakeController) Status(names ...string) ([]supervisor.ServiceStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(names) == 0 {
+		names = f.order
+	}
+	var out []supervisor.ServiceStatus
+	for _, n := range names {
+		s, ok := f.svcs[n]
+		if !ok {
+			return nil, fmt.Errorf("status of %s: %w", n, supervisor.ErrNoSuchService)
+		}
+		out = append(out, *s)
+	}
+	return out, nil
+}
+
+func (f *fakeController) Start(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.svcs[name]
+	if !ok {
+		return supervisor.ErrNoSuchService
+	}
+	if err := f.failNext[name]; err != nil {
+		delete(f.failNext, name)
+		f.set(name, supervisor.Fatal)
+		return err
+	}
+	if s.State.Up() {
+		return supervisor.ErrAlreadyStarted
+	}
+	f.nextPID++
+	s.PID, s.Started, s.Ready = f.nextPID, time.Now(), true
+	f.set(name, supervisor.Running)
+	return nil
+}
+
+func (f *fakeController) Stop(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.svcs[name]
+	if !ok {
+		return supervisor.ErrNoSuchService
+	}
+	s.PID, s.Stopped, s.Ready = 0, time.Now(), false
+	s.LastExit = &supervisor.ExitStatus{Signal: syscall.SIGTERM}
+	f.set(name, supervisor.Stopped)
+	return nil
+}
+
+func (f *fakeController) Restart(ctx context.Context, name string) error {
+	if err := f.Stop(ctx, name); err != nil {
+		return err
+	}
+	return f.Start(ctx, name)
+}
+
+func (f *fakeController) Signal(name string, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.svcs[name]; !ok {
+		return supervisor.ErrNoSuchService
+	}
+	f.signals = append(f.signals, fmt.Sprintf("%s:%d", name, sig))
+	return nil
+}
+
+func (f *fakeController) Reread() (supervisor.ConfigDiff, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.diff, nil
+}
+
+func (f *fakeController) Update(ctx context.Context) (supervisor.ConfigDiff, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applied++
+	d := f.diff
+	f.diff = supervisor.ConfigDiff{Errors: d.Errors}
+	return d, nil
+}
+
+func (f *fakeController) Shutdown() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shutdown = true
+}
+
+func (f *fakeController) LogFile(name string, stream supervisor.Stream) (string, error) {
+	if _, ok := f.svcs[name]; !ok {
+		return "", supervisor.ErrNoSuchService
+	}
+	if stream == supervisor.Stderr {
+		return filepath.Join(f.logDir, name, "stderr", "current"), nil
+	}
+	return filepath.Join(f.logDir, name, "current"), nil
+}
+
+func (f *fakeController) Metrics() []supervisor.Metric {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]supervisor.Metric(nil), f.metrics...)
+}
