@@ -61,7 +61,9 @@ func startServer(t *testing.T, group string, svcs ...supervisor.ServiceStatus) *
 	fake := newFake(filepath.Join(dir, "log"), svcs...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, fake, Options{Version: "corral-test 1.2.3", PID: 4242, TailPoll: 20 * time.Millisecond}) }()
+	go func() {
+		done <- Serve(ctx, ln, fake, Options{Version: "corral-test 1.2.3", PID: 4242, TailPoll: 20 * time.Millisecond})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
