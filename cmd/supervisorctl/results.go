@@ -49,6 +49,8 @@ func resultLine(r control.Result, success string, o op) (string, int) {
 		return e("already started"), exitSuccess
 	case control.CodeSpawnError:
 		return e("spawn error"), exitNotRunning
+	case control.CodeAbnormal:
+		return e("abnormal termination"), exitNotRunning
 	case control.CodeNotRunning:
 		switch o {
 		case opStop:

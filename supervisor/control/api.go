@@ -25,6 +25,8 @@ const (
 	CodeNotRunning Code = "not_running"
 	// CodeSpawnError: the service could not be started.
 	CodeSpawnError Code = "spawn_error"
+	// CodeAbnormal: the service exited while starting.
+	CodeAbnormal Code = "abnormal_termination"
 	// CodeBadSignal: the signal name or number is not valid.
 	CodeBadSignal Code = "bad_signal"
 	// CodeShuttingDown: corral is shutting down.
@@ -55,6 +57,8 @@ func codeOf(err error) Code {
 		return CodeNotRunning
 	case errors.Is(err, supervisor.ErrSpawn):
 		return CodeSpawnError
+	case errors.Is(err, supervisor.ErrAbnormal):
+		return CodeAbnormal
 	case errors.Is(err, supervisor.ErrShuttingDown):
 		return CodeShuttingDown
 	}

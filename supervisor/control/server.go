@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/logfile"
 )
 
 // Options configure Serve.
@@ -24,9 +25,6 @@ type Options struct {
 	Version string
 	// PID is what GET /v1/pid reports; 0 means os.Getpid().
 	PID int
-	// TailPoll is how often a followed log is checked for growth; 0 means
-	// 100ms.
-	TailPoll time.Duration
 }
 
 // server holds what the handlers share.
@@ -48,9 +46,6 @@ func Serve(ctx context.Context, ln net.Listener, c supervisor.Controller, opts O
 	}
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
-	}
-	if opts.TailPoll <= 0 {
-		opts.TailPoll = 100 * time.Millisecond
 	}
 	if ul, ok := ln.(*net.UnixListener); ok {
 		ln = rootOnly{ul}
@@ -398,28 +393,53 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	f, err := tailStart(path, lines, nbytes)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			writeError(w, http.StatusNotFound, CodeNoLogFile, "no log file")
+	if !follow && lines > 0 {
+		// Whole lines, from the archives too when current is short.
+		b, err := logfile.Tail(path, lines)
+		if err != nil {
+			s.tailError(w, err)
 			return
 		}
-		fail(w, err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(b)
 		return
 	}
+	f, err := tailStart(path, lines, nbytes)
+	if err != nil {
+		s.tailError(w, err)
+		return
+	}
+	defer f.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, f)
 	if !follow {
-		defer f.Close()
-		_, _ = io.Copy(w, f)
+		return
+	}
+	// Carry on from exactly where the copy ended, across rotations.
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
 		return
 	}
 	rc := http.NewResponseController(w)
-	flush := func() { _ = rc.Flush() }
-	flush()
-	fl := &follower{path: path, f: f, poll: s.opts.TailPoll}
-	if err := fl.run(r.Context(), w, flush); err != nil {
+	_ = rc.Flush()
+	err = logfile.Follow(r.Context(), path, off, func(b []byte) {
+		if _, err := w.Write(b); err == nil {
+			_ = rc.Flush()
+		}
+	})
+	if err != nil {
 		s.log.Debug("tail ended", "service", name, "err", err)
 	}
+}
+
+// tailError answers a failure to open a log: 404 no_log_file when it does
+// not exist (yet).
+func (s *server) tailError(w http.ResponseWriter, err error) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, logfile.ErrNoFile) {
+		writeError(w, http.StatusNotFound, CodeNoLogFile, "no log file")
+		return
+	}
+	fail(w, err)
 }

@@ -62,7 +62,7 @@ func startServer(t *testing.T, group string, svcs ...supervisor.ServiceStatus) *
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, ln, fake, Options{Version: "corral-test 1.2.3", PID: 4242, TailPoll: 20 * time.Millisecond})
+		done <- Serve(ctx, ln, fake, Options{Version: "corral-test 1.2.3", PID: 4242})
 	}()
 	t.Cleanup(func() {
 		cancel()
