@@ -1,0 +1,66 @@
+package serf
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+)
+
+// logWriter turns Serf's and memberlist's log lines ("2006/01/02 15:04:05
+// [INFO] serf: ...") into slog records. Serf's INFO lines, one per event,
+// go to Debug: the plugin logs membership changes itself.
+type logWriter struct {
+	log *slog.Logger
+	mu  sync.Mutex
+	buf []byte
+}
+
+func newLogWriter(log *slog.Logger) *logWriter { return &logWriter{log: log} }
+
+// Write implements io.Writer; it never fails.
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+// levels maps Serf's level tags to slog levels.
+var levels = []struct {
+	tag   string
+	level slog.Level
+}{
+	{"[TRACE]", slog.LevelDebug - 4},
+	{"[DEBUG]", slog.LevelDebug},
+	{"[INFO]", slog.LevelDebug},
+	{"[WARN]", slog.LevelWarn},
+	{"[ERR]", slog.LevelError},
+	{"[ERROR]", slog.LevelError},
+}
+
+// line logs one line.
+func (w *logWriter) line(s string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return
+	}
+	level := slog.LevelInfo
+	for _, l := range levels {
+		if i := strings.Index(s, l.tag); i >= 0 {
+			level = l.level
+			s = strings.TrimSpace(s[i+len(l.tag):])
+			break
+		}
+	}
+	w.log.Log(context.Background(), level, s, "from", "serf")
+}
