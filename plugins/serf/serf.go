@@ -154,15 +154,17 @@ func (p *Plugin) Start(ctx context.Context) error {
 	if err := a.Start(); err != nil {
 		return fmt.Errorf("serf: starting agent: %w", err)
 	}
-	p.agent = a
 	if p.RPCAddr != rpcOff {
 		ln, err := net.Listen("tcp", p.RPCAddr)
 		if err != nil {
 			_ = a.Shutdown()
 			return fmt.Errorf("serf: listening for rpc: %w", err)
 		}
+		// false: the msgpack time format of serf CLIs before 0.10
+		// (Debian's), which current ones accept too.
 		p.ipc = agent.NewAgentIPC(a, p.RPCAuth, ln, out, ring, false)
 	}
+	p.agent = a
 	self := a.Serf().LocalMember()
 	p.log.Info("serf agent started", "node", self.Name, "addr", net.JoinHostPort(self.Addr.String(), strconv.Itoa(int(self.Port))),
 		"encrypted", a.Serf().EncryptionEnabled(), "rpc", p.RPCAddr, "join", p.Join)
