@@ -1,12 +1,7 @@
 package supervisor
 
-import (
-	"context"
-	"time"
-)
+import "github.com/corralhq/corral/services"
 
-// watchDir watches the services directory (services.Watch once it lands).
-var watchDir = func(ctx context.Context, dir string, quiet time.Duration, onChange func()) error {
-	<-ctx.Done()
-	return nil
-}
+// watchDir watches the services directory; a variable so that tests of the
+// engine can drive updates by hand.
+var watchDir = services.Watch
