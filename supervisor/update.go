@@ -209,7 +209,7 @@ func sortByDependency(set *services.Set) {
 
 // watch applies live changes of the services directory until ctx ends.
 func (s *Supervisor) watch(ctx context.Context) {
-	err := watchDir(ctx, s.opts.ServicesDir, s.opts.WatchQuiet, func() {
+	err := services.Watch(ctx, s.opts.ServicesDir, s.opts.WatchQuiet, func() {
 		if _, err := s.Update(ctx); err != nil && !errors.Is(err, ErrShuttingDown) {
 			s.log.Error("live update", "err", err)
 		}
