@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// stateRe matches corral's debug line for a service's state change.
+var stateRe = regexp.MustCompile(`msg=state .*service=(\S+) .*to=(\S+)`)
+
+// stopOrder returns the services in the order they reached STOPPED (or
+// EXITED), from the debug log lines after the "shutting down" line.
+func stopOrder(logs string) []string {
+	_, after, ok := strings.Cut(logs, "msg=\"shutting down\"")
+	if !ok {
+		return nil
+	}
+	var order []string
+	for _, line := range strings.Split(after, "\n") {
+		if m := stateRe.FindStringSubmatch(line); m != nil && (m[2] == "STOPPED" || m[2] == "EXITED") {
+			order = append(order, m[1])
+		}
+	}
+	return order
+}
+
+// before reports whether a comes before b in order (both present).
+func before(order []string, a, b string) bool {
+	ia, ib := -1, -1
+	for i, s := range order {
+		if s == a && ia < 0 {
+			ia = i
+		}
+		if s == b && ib < 0 {
+			ib = i
+		}
+	}
+	return ia >= 0 && ib >= 0 && ia < ib
+}
+
+// statusLines returns `supervisorctl status` in node n as name -> state.
+func (c *cluster) status(n string) (map[string]string, string) {
+	c.t.Helper()
+	out, err := c.exec(n, "supervisorctl", "status")
+	if err != nil {
+		// supervisorctl status exits non-zero when a service is not running,
+		// as supervisord's does; the output is still the answer.
+		if _, ok := err.(*exec.ExitError); !ok {
+			c.t.Fatalf("supervisorctl status in %s: %v\n%s", n, err, out)
+		}
+	}
+	st := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 {
+			st[f[0]] = f[1]
+		}
+	}
+	return st, out
+}
+
+// TestHAServicesAndLogs: every service in ha is RUNNING, docker logs show
+// the services' output with their prefixes, and a web app's log lines reach
+// the collector in ha.
+func TestHAServicesAndLogs(t *testing.T) {
+	c := newCluster(t)
+	c.runHA()
+	c.runWeb("web1")
+	c.waitHAUp()
+	if _, err := c.waitServed(startLimit, "web1"); err != nil {
+		t.Fatal(err)
+	}
+
+	st, out := c.status("ha")
+	for _, name := range []string{"rsyslog", "haproxy", "haproxy-config", "serf", "logforward"} {
+		if st[name] != "RUNNING" {
+			t.Errorf("service %s in ha is %q, want RUNNING; supervisorctl status:\n%s", name, st[name], out)
+		}
+	}
+	wst, wout := c.status("web1")
+	for _, name := range []string{"webapp", "serf", "logforward"} {
+		if wst[name] != "RUNNING" {
+			t.Errorf("service %s in web1 is %q, want RUNNING; supervisorctl status:\n%s", name, wst[name], wout)
+		}
+	}
+
+	// A request with a unique path: web1 logs it, logforward ships it.
+	b := make([]byte, 6)
+	rand.Read(b)
+	marker := "e2e-marker-" + hex.EncodeToString(b)
+	get("http://" + c.ip("web1") + ":8080/" + marker) // 404, logged all the same
+	var found string
+	deadline := time.Now().Add(startLimit)
+	for time.Now().Before(deadline) {
+		out, _ := c.exec("ha", "grep", "-F", marker, "/var/log/cluster/all.log")
+		if found = strings.TrimSpace(out); found != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if found == "" {
+		t.Fatalf("web1's log line with %s did not reach /var/log/cluster/all.log in ha", marker)
+	}
+	if !strings.Contains(found, "web1") {
+		t.Errorf("collected line does not name web1: %q", found)
+	}
+	if out, _ := c.exec("ha", "grep", "-cF", marker, "/var/log/cluster/web1.log"); strings.TrimSpace(out) != "1" {
+		t.Errorf("web1.log in ha has %q lines with the marker, want 1", strings.TrimSpace(out))
+	}
+	t.Logf("collected: %s", found)
+
+	logs := c.logs("web1")
+	if !strings.Contains(logs, "[webapp] ") || !strings.Contains(logs, marker) {
+		t.Errorf("docker logs web1 lack the [webapp] prefix or the request line:\n%s", logs)
+	}
+	haLogs := c.logs("ha")
+	if !strings.Contains(haLogs, "[haproxy-config]") && !strings.Contains(haLogs, "[haproxy]") && !strings.Contains(haLogs, "[rsyslog]") {
+		t.Errorf("docker logs ha show no service output with a [name] prefix:\n%s", haLogs)
+	}
+}
+
+// TestStopAndRestartHA: docker stop ha exits 0 well under Docker's timeout
+// with services stopped in reverse order; docker restart ha serves the same
+// web apps again without touching them.
+func TestStopAndRestartHA(t *testing.T) {
+	c := newCluster(t)
+	c.runHA("-e", "CORRAL_LOG_LEVEL=debug")
+	c.runWeb("web1")
+	c.runWeb("web2")
+	c.waitHAUp()
+	if _, err := c.waitServed(startLimit, "web1", "web2"); err != nil {
+		t.Fatal(err)
+	}
+	webStarted := map[string]string{}
+	for _, w := range []string{"web1", "web2"} {
+		webStarted[w] = mustDocker(t, "inspect", "-f", "{{.State.StartedAt}} {{.RestartCount}}", c.name(w))
+	}
+
+	start := time.Now()
+	mustDocker(t, "stop", c.name("ha"))
+	took := time.Since(start)
+	code := mustDocker(t, "inspect", "-f", "{{.State.ExitCode}}", c.name("ha"))
+	t.Logf("docker stop ha: %s, exit code %s", took.Round(time.Millisecond), code)
+	if code != "0" {
+		t.Errorf("ha exited %s after docker stop, want 0", code)
+	}
+	if took > stopBound {
+		t.Errorf("docker stop ha took %s, want well under Docker's 10s (< %s)", took.Round(time.Millisecond), stopBound)
+	}
+	order := stopOrder(c.logs("ha"))
+	t.Logf("stop order: %v", order)
+	for _, p := range [][2]string{{"haproxy", "haproxy-config"}, {"logforward", "rsyslog"}} {
+		if !before(order, p[0], p[1]) {
+			t.Errorf("%s should stop before %s (it starts after it); stop order %v", p[0], p[1], order)
+		}
+	}
+
+	// Start it again: the web apps rejoin (or are rejoined) by themselves.
+	mustDocker(t, "start", c.name("ha"))
+	c.waitHAUp()
+	if took, err := c.waitServed(startLimit, "web1", "web2"); err != nil {
+		t.Errorf("after docker start ha: %v", err)
+	} else {
+		t.Logf("docker start ha: both web apps served again %s after the frontend was up", took.Round(time.Millisecond))
+	}
+
+	mustDocker(t, "restart", c.name("ha"))
+	c.waitHAUp()
+	if took, err := c.waitServed(servedAfterHAUp, "web1", "web2"); err != nil {
+		t.Errorf("after docker restart ha: %v", err)
+	} else {
+		t.Logf("docker restart ha: both web apps served again %s after the frontend was up", took.Round(time.Millisecond))
+	}
+	for w, was := range webStarted {
+		if now := mustDocker(t, "inspect", "-f", "{{.State.StartedAt}} {{.RestartCount}}", c.name(w)); now != was {
+			t.Errorf("%s was touched: started/restarts %q, was %q", w, now, was)
+		}
+	}
+}
+
+// TestMainCommand: a command given to docker run becomes the main program;
+// its exit code is the container's, after corral stopped the services.
+func TestMainCommand(t *testing.T) {
+	c := newCluster(t)
+	args := append([]string{"run"}, c.commonArgs("main")[1:]...) // [1:]: not detached (-d)
+	args = append(args, webappImage, "sh", "-c", "sleep 1; exit 3")
+	cmd := exec.Command("docker", args...)
+	out, err := cmd.CombinedOutput()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 {
+		t.Fatalf("docker run webapp sh -c 'exit 3': %v, want exit code 3; output:\n%s", err, out)
+	}
+	logs := string(out)
+	exited := strings.Index(logs, "main command exited")
+	stopped := strings.Index(logs, "msg=stopped") // the web app's graceful stop
+	if exited < 0 || stopped < 0 || stopped < exited {
+		t.Errorf("want the main command's exit, then the web app's graceful stop; output:\n%s", logs)
+	}
+}
