@@ -5,15 +5,12 @@ import (
 	"time"
 )
 
-// BenchmarkRunToFirstServed measures, per iteration on a fresh network:
+// BenchmarkRunToFirstServed measures, per iteration on a fresh network,
+// "ha-first": ha up, then `docker run` of a web app until its first request
+// is served through the balancer; and "web-first": a web app up, then
+// `docker run` of ha until the first request is served through it. Run:
 //
-//   - ha-first: ha up, then `docker run` of a web app -> its first request
-//     served through the balancer;
-//
-//   - web-first: a web app up, then `docker run` of ha -> the first request
-//     served through it.
-//
-//     go test -run '^$' -bench RunToFirstServed -benchtime 5x ./test/e2e
+//	go test -run '^$' -bench RunToFirstServed -benchtime 5x ./test/e2e
 func BenchmarkRunToFirstServed(b *testing.B) {
 	b.Run("ha-first", func(b *testing.B) {
 		var total time.Duration
