@@ -1,10 +1,3 @@
-// Package services is corral's model of what to run: the service file schema,
-// strict TOML decoding with errors that name file, line and key, validation,
-// dependency order, and the live watch of the services directory.
-//
-// One service lives in one *.toml file; its name defaults to the file name
-// without ".toml". The package does no process work: it turns files into a
-// validated, ordered Set that the supervisor runs.
 package services
 
 import (
@@ -111,9 +104,10 @@ type Service struct {
 	Ready *Ready
 	// Backoff shapes the delay between restarts.
 	Backoff Backoff
-	// MaxRestarts within RestartWindow make the service FATAL (0: no limit).
+	// MaxRestarts within RestartWindow make the service FATAL (0: no limit;
+	// default 10).
 	MaxRestarts int
-	// RestartWindow is the window MaxRestarts counts in.
+	// RestartWindow is the window MaxRestarts counts in (default 60s).
 	RestartWindow time.Duration
 
 	// Log says where the service's output goes.
