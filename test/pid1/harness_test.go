@@ -33,14 +33,20 @@ func TestMain(m *testing.M) {
 	bins.corral = filepath.Join(dir, "corral")
 	bins.helper = filepath.Join(dir, "helper")
 	bins.orphans = filepath.Join(dir, "orphans")
+	build := []string{"go", "build", "-o", bins.corral}
+	if os.Getenv("CORRAL_TEST_RACE") == "1" {
+		build = append(build, "-race") // the engine under the race detector
+	}
 	steps := [][]string{
-		{"go", "build", "-o", bins.corral, "github.com/corralhq/corral/cmd/corral"},
+		append(build, "github.com/corralhq/corral/cmd/corral"),
 		{"go", "build", "-o", bins.helper, "./testdata/helper"},
 		{"gcc", "-O2", "-o", bins.orphans, "testdata/orphans.c"},
 	}
 	for _, s := range steps {
 		cmd := exec.Command(s[0], s[1:]...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if s[0] == "go" && !strings.Contains(strings.Join(s, " "), "-race") {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %v: %v\n%s(gcc comes from Debian's gcc package)\n", s, err, out)
 			os.Exit(1)
