@@ -190,7 +190,11 @@ func (d *decoder) decode(path []string, data any, rv reflect.Value) error {
 				items = append(items, m)
 			}
 		default:
-			return d.errorf(path, "expected an array, got %s", tomlType(data))
+			want := "an array"
+			if t.Elem().Kind() == reflect.String {
+				want = "an array of strings"
+			}
+			return d.errorf(path, "expected %s, got %s", want, tomlType(data))
 		}
 		s := reflect.MakeSlice(t, len(items), len(items))
 		for i, it := range items {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -250,13 +251,19 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 	}
 
 	// User, group, working directory.
-	s.User, s.Group = raw.User, raw.Group
-	if raw.User != "" {
-		if _, err := resolveCredential(raw.User, ""); err != nil {
+	var err error
+	if s.User, err = p.idName("user", raw.User); err != nil {
+		return nil, err
+	}
+	if s.Group, err = p.idName("group", raw.Group); err != nil {
+		return nil, err
+	}
+	if s.User != "" {
+		if _, err := resolveCredential(s.User, ""); err != nil {
 			return nil, p.d.wrap([]string{"user"}, err)
 		}
 	}
-	cred, err := resolveCredential(raw.User, raw.Group)
+	cred, err := resolveCredential(s.User, s.Group)
 	if err != nil {
 		return nil, p.d.wrap([]string{"group"}, err)
 	}
@@ -364,6 +371,25 @@ func (p *parser) command(path []string, v any, lookup func(string) (string, bool
 		argv[i] = x
 	}
 	return argv, nil
+}
+
+// idName reads a user or group: a name, or a numeric id as a string or an integer.
+func (p *parser) idName(key string, v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		if v == "" {
+			return "", p.errorf([]string{key}, "empty %s", key)
+		}
+		return v, nil
+	case int64:
+		if v < 0 || v > math.MaxUint32 {
+			return "", p.errorf([]string{key}, "%s id %d is out of range", key, v)
+		}
+		return strconv.FormatInt(v, 10), nil
+	}
+	return "", p.errorf([]string{key}, "expected a %s name or numeric id, got %s", key, tomlType(v))
 }
 
 // signal reads a signal key, with a default.

@@ -2,6 +2,7 @@ package services
 
 import (
 	"errors"
+	"os"
 	"os/user"
 	"reflect"
 	"strconv"
@@ -94,6 +95,15 @@ func TestParseFields(t *testing.T) {
 		}},
 		{"numeric user and group not in passwd", "command = [\"w\"]\nuser = \"4242\"\ngroup = \"4343\"\n", func(t *testing.T, s *Service) {
 			eq(t, *s.Credential, Credential{UID: 4242, GID: 4343, Home: "/"})
+		}},
+		{"integer user and group", "command = [\"w\"]\nuser = 0\ngroup = 4343\n", func(t *testing.T, s *Service) {
+			eq(t, s.User, "0")
+			eq(t, s.Credential.UID, uint32(0))
+			eq(t, s.Credential.GID, uint32(4343))
+		}},
+		{"group only", "command = [\"w\"]\ngroup = \"root\"\n", func(t *testing.T, s *Service) {
+			eq(t, s.Credential.UID, uint32(os.Getuid()))
+			eq(t, s.Credential.GID, uint32(0))
 		}},
 		{"group by name", "command = [\"w\"]\nuser = \"0\"\ngroup = \"root\"\n", func(t *testing.T, s *Service) {
 			eq(t, s.Credential.UID, uint32(0))

@@ -28,8 +28,8 @@ type rawService struct {
 	Restart       *string           `toml:"restart"`
 	After         []string          `toml:"after"`
 	Env           map[string]string `toml:"env"`
-	User          string            `toml:"user"`
-	Group         string            `toml:"group"`
+	User          any               `toml:"user"`
+	Group         any               `toml:"group"`
 	WorkingDir    string            `toml:"working_dir"`
 	StopSignal    any               `toml:"stop_signal"`
 	StopTimeout   *time.Duration    `toml:"stop_timeout"`
