@@ -313,4 +313,3 @@ func hasMetric(ms []supervisor.Metric, name, label, value string, v float64) boo
 	}
 	return false
 }
-

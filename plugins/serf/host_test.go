@@ -91,6 +91,10 @@ func (h *testHost) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervis
 	cmd.Env = append(os.Environ(), spec.Env...)
 	cmd.Dir = spec.Dir
 	cmd.Stdin = bytes.NewReader(spec.Stdin)
+	// Like the engine: the command gets its own process group, killed
+	// whole on timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -62,5 +62,8 @@ func (w *logWriter) line(s string) {
 			break
 		}
 	}
+	if strings.Contains(s, "Serf shutdown detected") {
+		level = slog.LevelDebug // the agent's echo of our own Stop
+	}
 	w.log.Log(context.Background(), level, s, "from", "serf")
 }

@@ -1,0 +1,201 @@
+// Package hook is corral's exec hook plugin: it runs a command on each
+// membership event, the way Serf's agent runs event handler scripts, with
+// the same environment (SERF_EVENT, SERF_SELF_NAME, SERF_SELF_ROLE,
+// SERF_TAG_*) and the same stdin (one "name\taddr\trole\ttags" line per
+// member), so existing Serf handler scripts keep working. Commands run
+// through the supervisor's reaper (Host.Exec), one at a time, in order.
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// Name is the plugin's registered name.
+const Name = "hook"
+
+// DefaultTimeout bounds one run of the command unless timeout is set.
+const DefaultTimeout = 30 * time.Second
+
+// outputLogLimit caps how much of a command's output is logged.
+const outputLogLimit = 4096
+
+func init() {
+	supervisor.Register(Name, func() supervisor.Plugin { return new(Plugin) })
+}
+
+// membershipEvents are the event names a hook can filter on, as Serf
+// names them.
+var membershipEvents = []string{"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
+
+// Plugin is the hook plugin: its settings, decoded from the service file's
+// [hook] table, and its running state.
+type Plugin struct {
+	// Command is run on each event: an argv array, or a string run with
+	// `sh -c` (like Serf's event handlers).
+	Command Command `toml:"command"`
+	// Events filters the event types that run the command, Serf's names:
+	// member-join, member-leave, member-failed, member-update, member-reap.
+	// Default: all of them.
+	Events []string `toml:"events"`
+	// Timeout kills a run that takes longer; default 30s.
+	Timeout time.Duration `toml:"timeout"`
+
+	host supervisor.Host
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	stats   stats
+}
+
+// stats is what Status and Metrics report.
+type stats struct {
+	runs, failures uint64
+	lastEvent      string
+	lastErr        string
+	lastDuration   time.Duration
+	lastAt         time.Time
+}
+
+// Command is a command line: argv, or a shell string.
+type Command []string
+
+// UnmarshalTOML accepts a string (run with sh -c) or an array of strings.
+func (c *Command) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*c = Command{"/bin/sh", "-c", v}
+		return nil
+	case []any:
+		argv := make(Command, 0, len(v))
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return fmt.Errorf("command: array holds %T, want strings", x)
+			}
+			argv = append(argv, s)
+		}
+		*c = argv
+		return nil
+	}
+	return fmt.Errorf("command: got %T, want a string or an array of strings", v)
+}
+
+// Provision validates the settings.
+func (p *Plugin) Provision(host supervisor.Host) error {
+	p.host = host
+	p.log = host.Logger()
+	if len(p.Command) == 0 || p.Command[0] == "" {
+		return errors.New("hook: command is required")
+	}
+	if len(p.Events) == 0 {
+		p.Events = slices.Clone(membershipEvents)
+	}
+	for _, e := range p.Events {
+		if !slices.Contains(membershipEvents, e) {
+			return fmt.Errorf("hook: unknown event %q (want one of %s)", e, strings.Join(membershipEvents, ", "))
+		}
+	}
+	if p.Timeout == 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.Timeout < 0 {
+		return fmt.Errorf("hook: negative timeout %s", p.Timeout)
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return nil
+}
+
+// Start has nothing to start: events arrive through HandleEvent.
+func (p *Plugin) Start(ctx context.Context) error {
+	if p.host == nil {
+		return errors.New("hook: Start before Provision")
+	}
+	return nil
+}
+
+// Stop kills a running command and ignores later events; safe twice.
+func (p *Plugin) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.cancel != nil {
+		p.cancel()
+	}
+	return nil
+}
+
+// Topics implements supervisor.EventHandler.
+func (p *Plugin) Topics() []string { return []string{supervisor.TopicMembership} }
+
+// HandleEvent runs the command for a membership event that passes the
+// filter. The supervisor calls it from one goroutine, in order, so runs
+// never overlap. A failing command is logged and counted, never fatal.
+func (p *Plugin) HandleEvent(ev supervisor.Event) {
+	me, ok := ev.Payload.(supervisor.MembershipEvent)
+	if !ok || !slices.Contains(p.Events, me.Type) {
+		return
+	}
+	p.mu.Lock()
+	stopped, ctx := p.stopped, p.ctx
+	p.mu.Unlock()
+	if stopped || ctx == nil {
+		return
+	}
+	spec := supervisor.ExecSpec{
+		Argv:    p.Command,
+		Env:     Env(me),
+		Stdin:   Stdin(me.Members),
+		Timeout: p.Timeout,
+	}
+	start := time.Now()
+	res, err := p.host.Exec(ctx, spec)
+	took := time.Since(start)
+	if err == nil && !res.Status.Success() {
+		err = errors.New(res.Status.String())
+	}
+	p.mu.Lock()
+	p.stats.runs++
+	p.stats.lastEvent = me.Type
+	p.stats.lastDuration = took
+	p.stats.lastAt = start
+	if err != nil {
+		p.stats.failures++
+		p.stats.lastErr = err.Error()
+	} else {
+		p.stats.lastErr = ""
+	}
+	p.mu.Unlock()
+	out := res.Output
+	if len(out) > outputLogLimit {
+		out = append(out[:outputLogLimit:outputLogLimit], "..."...)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping: the kill is ours
+		}
+		p.log.Warn("hook command failed", "event", me.Type, "members", len(me.Members), "took", took.Round(time.Millisecond), "err", err, "output", string(out))
+		return
+	}
+	p.log.Debug("hook command ran", "event", me.Type, "members", len(me.Members), "took", took.Round(time.Millisecond), "output", string(out))
+}
+
+// Interface guards.
+var (
+	_ supervisor.Plugin         = (*Plugin)(nil)
+	_ supervisor.Provisioner    = (*Plugin)(nil)
+	_ supervisor.EventHandler   = (*Plugin)(nil)
+	_ supervisor.StatusReporter = (*Plugin)(nil)
+	_ supervisor.MetricsSource  = (*Plugin)(nil)
+)

@@ -1,0 +1,45 @@
+package hook
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// Status implements supervisor.StatusReporter: "3 runs, 1 failed; last
+// member-join ok in 12ms".
+func (p *Plugin) Status() supervisor.PluginStatus {
+	p.mu.Lock()
+	s := p.stats
+	p.mu.Unlock()
+	desc := fmt.Sprintf("%d runs, %d failed", s.runs, s.failures)
+	switch {
+	case s.runs == 0:
+		desc = "waiting for events"
+	case s.lastErr != "":
+		desc += fmt.Sprintf("; last %s failed: %s", s.lastEvent, s.lastErr)
+	default:
+		desc += fmt.Sprintf("; last %s ok in %s", s.lastEvent, s.lastDuration.Round(time.Millisecond))
+	}
+	detail := map[string]any{"command": []string(p.Command), "events": p.Events, "runs": s.runs, "failures": s.failures}
+	if s.lastErr != "" {
+		detail["error"] = s.lastErr
+	}
+	if !s.lastAt.IsZero() {
+		detail["last_run"] = s.lastAt
+	}
+	return supervisor.PluginStatus{Description: desc, Ready: true, Detail: detail}
+}
+
+// Metrics implements supervisor.MetricsSource.
+func (p *Plugin) Metrics() []supervisor.Metric {
+	p.mu.Lock()
+	s := p.stats
+	p.mu.Unlock()
+	return []supervisor.Metric{
+		{Name: "corral_hook_runs_total", Help: "Hook command runs, by result.", Type: "counter", Labels: map[string]string{"result": "ok"}, Value: float64(s.runs - s.failures)},
+		{Name: "corral_hook_runs_total", Help: "Hook command runs, by result.", Type: "counter", Labels: map[string]string{"result": "failed"}, Value: float64(s.failures)},
+		{Name: "corral_hook_last_run_seconds", Help: "Duration of the last hook command run.", Type: "gauge", Value: s.lastDuration.Seconds()},
+	}
+}
