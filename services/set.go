@@ -73,6 +73,9 @@ func (s *Set) Dependents(name string) []string {
 	return out
 }
 
+// maxFileSize bounds the size of a service file.
+const maxFileSize = 1 << 20
+
 // Load reads every service file in dir: files ending in ".toml" that are not
 // dotfiles (symlinks are followed; directories are skipped). A bad file is
 // reported in Set.Errors and left out, as is a service whose After names an
@@ -107,6 +110,12 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 			continue
 		}
 		if st.IsDir() {
+			continue
+		}
+		if !st.Mode().IsRegular() || st.Size() > maxFileSize {
+			set.Errors = append(set.Errors, &Error{File: path, Service: nameFromPath(path),
+				Err: fmt.Errorf("not a regular file of at most %d bytes", maxFileSize)})
+			bad[nameFromPath(path)] = path
 			continue
 		}
 		data, err := os.ReadFile(path)

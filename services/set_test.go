@@ -3,6 +3,8 @@ package services
 import (
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -118,5 +120,26 @@ func mustSymlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadOddFiles checks that a FIFO or a huge file is reported, not read.
+func TestLoadOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.toml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "big.toml"), "# "+strings.Repeat("x", maxFileSize)+"\ncommand = [\"x\"]\n")
+	write(t, filepath.Join(dir, "ok.toml"), `command = ["ok"]`)
+	set, err := Load(dir, testOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, names(set.Services), []string{"ok"})
+	eq(t, len(set.Errors), 2)
+	for _, e := range set.Errors {
+		if !strings.Contains(e.Error(), "not a regular file") {
+			t.Errorf("unexpected error %v", e)
+		}
 	}
 }
