@@ -1,0 +1,19 @@
+package all
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// TestRegistered checks that importing the package registers the built-in
+// plugins.
+func TestRegistered(t *testing.T) {
+	names := supervisor.PluginNames()
+	for _, want := range []string{"hook", "serf"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("plugin %q not registered (have %v)", want, names)
+		}
+	}
+}
