@@ -8,12 +8,14 @@ import (
 	"strconv"
 )
 
-// resolveCredential turns user and group (names or numeric ids; either may be
+// ResolveCredential turns user and group (names or numeric ids; either may be
 // empty) into ids. A numeric id that is not in /etc/passwd or /etc/group is
 // used as it is (a numeric user without an entry gets the same number as its
 // group and "/" as home); a name that is not found is an error. With only a
-// group, the user stays corral's own.
-func resolveCredential(userName, groupName string) (*Credential, error) {
+// group, the user stays corral's own. Parse calls it; the supervisor may call
+// it again at spawn time when a oneshot changes /etc/passwd (as images that
+// remap a user's uid from PUID/PGID at start do).
+func ResolveCredential(userName, groupName string) (*Credential, error) {
 	if userName == "" && groupName == "" {
 		return nil, nil
 	}

@@ -259,11 +259,11 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		return nil, err
 	}
 	if s.User != "" {
-		if _, err := resolveCredential(s.User, ""); err != nil {
+		if _, err := ResolveCredential(s.User, ""); err != nil {
 			return nil, p.d.wrap([]string{"user"}, err)
 		}
 	}
-	cred, err := resolveCredential(s.User, s.Group)
+	cred, err := ResolveCredential(s.User, s.Group)
 	if err != nil {
 		return nil, p.d.wrap([]string{"group"}, err)
 	}
