@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -93,7 +94,13 @@ func runTail(c *ctl, args []string) int {
 	if err := c.client.Tail(c.ctx, req, &b); err != nil {
 		return tailFail(c, req.Name, err)
 	}
-	c.println(b.String())
+	// supervisorctl adds a newline after the bytes; add one only when they
+	// do not end a line, so that a tail of whole lines stays whole.
+	out := b.String()
+	if out != "" && !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	fmt.Fprint(c.out, out)
 	return exitSuccess
 }
 
