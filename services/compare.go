@@ -11,18 +11,21 @@ type Diff struct {
 	Added []string
 	// Changed are services in both sets whose Hash differs.
 	Changed []string
-	// Removed are running services that are gone from the next set: their
-	// file was removed (or renamed to another name), not made invalid.
+	// Removed are running services missing from the next set, for whatever
+	// reason: their file was removed, renamed to another name, or is now
+	// invalid (then they are in Invalid too).
 	Removed []string
-	// Invalid are running services missing from the next set because their
-	// file (or the service) is now invalid; see next.Errors. The running
-	// version keeps running: they are in neither Changed nor Removed.
+	// Invalid is the part of Removed that is missing because its file, or
+	// the service, is now invalid (next.Errors has an *Error with its name
+	// or its running file): a supervisor keeps those running with their
+	// old definition rather than stopping them.
 	Invalid []string
 }
 
-// Empty reports whether d holds no change to apply.
+// Empty reports whether d holds no change to apply: nothing added or
+// changed, and every removed service only invalid (kept running).
 func (d Diff) Empty() bool {
-	return len(d.Added) == 0 && len(d.Changed) == 0 && len(d.Removed) == 0
+	return len(d.Added) == 0 && len(d.Changed) == 0 && len(d.Removed) == len(d.Invalid)
 }
 
 // Compare tells what applying next over running changes. Either may be nil
@@ -55,10 +58,9 @@ func Compare(running, next *Set) Diff {
 			if next.Get(s.Name) != nil {
 				continue
 			}
+			d.Removed = append(d.Removed, s.Name)
 			if badNames[s.Name] || badFiles[s.File] {
 				d.Invalid = append(d.Invalid, s.Name)
-			} else {
-				d.Removed = append(d.Removed, s.Name)
 			}
 		}
 	}

@@ -131,5 +131,6 @@
 //
 // Watch reports changes to the directory in bursts, and Compare tells which
 // services were added, changed (by Hash: the definition after expansion and
-// defaults), removed, or made invalid (which keep their running version).
+// defaults) or removed, and which of the removed ones are only invalid now
+// (a supervisor keeps those running with their old definition).
 package services

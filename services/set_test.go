@@ -100,7 +100,7 @@ func TestCompare(t *testing.T) {
 	eq(t, d, Diff{
 		Added:   []string{"new"},
 		Changed: []string{"change"},
-		Removed: []string{"remove"},
+		Removed: []string{"breaks", "dependent", "remove"},
 		Invalid: []string{"breaks", "dependent"},
 	})
 	eq(t, Compare(running, nil), Diff{Removed: []string{"breaks", "change", "dependent", "keep", "remove"}})
@@ -142,4 +142,13 @@ func TestLoadOddFiles(t *testing.T) {
 			t.Errorf("unexpected error %v", e)
 		}
 	}
+}
+
+// TestDiffEmpty checks Empty.
+func TestDiffEmpty(t *testing.T) {
+	eq(t, Diff{}.Empty(), true)
+	eq(t, Diff{Removed: []string{"a"}, Invalid: []string{"a"}}.Empty(), true)
+	eq(t, Diff{Removed: []string{"a", "b"}, Invalid: []string{"a"}}.Empty(), false)
+	eq(t, Diff{Added: []string{"a"}}.Empty(), false)
+	eq(t, Diff{Changed: []string{"a"}}.Empty(), false)
 }
