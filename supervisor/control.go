@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-
-	"github.com/corralhq/corral/services"
 )
 
 // ErrAbnormal is returned by Start when the service exited while starting.
@@ -146,14 +144,5 @@ func (s *Supervisor) LogFile(name string, stream Stream) (string, error) {
 // Applies counts how many times a set of service files was applied (at
 // start and by each live update that changed something).
 func (s *Supervisor) Applies() uint64 { return s.applies.Load() }
-
-// errFile returns the service file a load error is about.
-func errFile(err error) string {
-	var se *services.Error
-	if errors.As(err, &se) {
-		return se.File
-	}
-	return ""
-}
 
 var _ Controller = (*Supervisor)(nil)

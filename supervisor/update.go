@@ -28,11 +28,16 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 	running := s.set
 	s.mu.Unlock()
 	p := &updatePlan{next: next, kept: map[string]error{}}
-	badFiles := map[string]error{}
+	byService := map[string]error{}
+	byFile := map[string]error{}
 	for _, e := range next.Errors {
 		p.diff.Errors = append(p.diff.Errors, e.Error())
-		if f := errFile(e); f != "" {
-			badFiles[f] = e
+		var se *services.Error
+		if errors.As(e, &se) {
+			if se.Service != "" {
+				byService[se.Service] = e
+			}
+			byFile[se.File] = e
 		}
 	}
 	if running == nil {
@@ -40,13 +45,23 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 	}
 	d := services.Compare(running, next)
 	p.diff.Added, p.diff.Changed = d.Added, d.Changed
+	invalid := map[string]bool{}
+	for _, name := range d.Invalid {
+		invalid[name] = true
+	}
 	for _, name := range d.Removed {
-		old := running.Get(name)
-		if e, bad := badFiles[old.File]; bad {
-			p.kept[name] = e
+		if !invalid[name] {
+			p.diff.Removed = append(p.diff.Removed, name)
 			continue
 		}
-		p.diff.Removed = append(p.diff.Removed, name)
+		e := byService[name]
+		if e == nil {
+			e = byFile[running.Get(name).File]
+		}
+		if e == nil {
+			e = fmt.Errorf("%s: service file is invalid", name)
+		}
+		p.kept[name] = e
 	}
 	if p.diff.Errors == nil {
 		p.diff.Errors = []string{}
