@@ -1,0 +1,70 @@
+package serf
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corralhq/corral/test/netns"
+)
+
+// benchSubnet is the benchmarks' test network: 10.213.72.0/24.
+const benchSubnet = 72
+
+// benchDetection measures, over b.N rounds, the time from sending sig to a
+// node (a helper process in a namespace) to the in-process plugin
+// publishing event about it. Run with -benchtime=Nx.
+func benchDetection(b *testing.B, profile string, sig syscall.Signal, event string) {
+	nw := netns.New(b, benchSubnet, 2)
+	settings := func(extra string) string {
+		return fmt.Sprintf("profile = %q\nretry_interval = \"100ms\"\nretry_max_interval = \"1s\"\n%s", profile, extra)
+	}
+	startNode(b, nw.Node(0), "seed", settings(""))
+	lb := startLocal(b, &Plugin{
+		NodeName: "lb", Bind: fmt.Sprintf("%s:%d", nw.HostAddr(), rootPort+1), Join: []string{nw.Node(0).AddrPort(7946)},
+		Profile: profile, RPCAddr: "off",
+	})
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		name := fmt.Sprintf("victim-%d", i)
+		since := time.Now()
+		v := startNode(b, nw.Node(1), name, settings(fmt.Sprintf("join = [%q]", nw.Node(0).Addr)))
+		lb.waitEvent(b, since, 20*time.Second, "join of "+name, eventAbout("member-join", name))
+		b.StartTimer()
+		since = time.Now()
+		v.signal(sig)
+		e := lb.waitEvent(b, since, 60*time.Second, event+" of "+name, eventAbout(event, name))
+		took = append(took, e.at.Sub(since))
+		b.StopTimer()
+		v.exited(b)
+	}
+	slices.Sort(took)
+	var sum time.Duration
+	for _, d := range took {
+		sum += d
+	}
+	b.ReportMetric(float64(sum.Milliseconds())/float64(len(took)), "ms-mean")
+	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "ms-p50")
+	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "ms-max")
+}
+
+// BenchmarkLeave: SIGTERM to a node (graceful Leave on Stop) until a peer
+// publishes member-leave.
+func BenchmarkLeave(b *testing.B) {
+	benchDetection(b, "lan", syscall.SIGTERM, "member-leave")
+}
+
+// BenchmarkFailureLAN: kill -9 of a node until a peer publishes
+// member-failed, with the lan profile.
+func BenchmarkFailureLAN(b *testing.B) {
+	benchDetection(b, "lan", syscall.SIGKILL, "member-failed")
+}
+
+// BenchmarkFailureLocal: as BenchmarkFailureLAN with the local profile.
+func BenchmarkFailureLocal(b *testing.B) {
+	benchDetection(b, "local", syscall.SIGKILL, "member-failed")
+}
