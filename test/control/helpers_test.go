@@ -68,7 +68,7 @@ func buildAndRun(m *testing.M) (int, error) {
 
 // corral is one running corral under test.
 type corral struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string // services directory
 	sock    string
 	logDir  string
@@ -98,7 +98,7 @@ func (s *syncBuffer) String() string {
 }
 
 // writeFiles writes name -> content into dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
@@ -109,7 +109,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 // startCorral runs corral over a services directory holding files, and
 // waits until its socket answers.
-func startCorral(t *testing.T, files map[string]string, extra ...string) *corral {
+func startCorral(t testing.TB, files map[string]string, extra ...string) *corral {
 	t.Helper()
 	root := t.TempDir()
 	c := &corral{t: t, dir: filepath.Join(root, "services.d"), sock: filepath.Join(root, "run", "control.sock"),
@@ -203,7 +203,7 @@ func (c *corral) ctl(args ...string) result {
 }
 
 // runCtl runs supervisorctl with args, as cred when not nil.
-func runCtl(t *testing.T, cred *syscall.Credential, args ...string) result {
+func runCtl(t testing.TB, cred *syscall.Credential, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -227,7 +227,7 @@ func runCtl(t *testing.T, cred *syscall.Credential, args ...string) result {
 
 // waitFor polls cond until it holds, failing the test after a generous
 // deadline (this is synchronisation, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+func waitFor(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	last := ""

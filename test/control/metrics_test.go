@@ -17,7 +17,7 @@ import (
 )
 
 // parseMetrics parses a text exposition with Prometheus' own parser.
-func parseMetrics(t *testing.T, text []byte) map[string]*dto.MetricFamily {
+func parseMetrics(t testing.TB, text []byte) map[string]*dto.MetricFamily {
 	t.Helper()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(bytes.NewReader(text))

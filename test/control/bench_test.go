@@ -1,0 +1,33 @@
+package control
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// BenchmarkStatus100 is `supervisorctl status` (the whole command: process
+// start, connect, request, format) against a corral running 100 services.
+// The target is <= 20 ms per run.
+func BenchmarkStatus100(b *testing.B) {
+	files := map[string]string{}
+	want := map[string]supervisor.State{}
+	for i := range 100 {
+		name := fmt.Sprintf("svc%03d", i)
+		files[name+".toml"] = sleepFile(10000 + i)
+		want[name] = supervisor.Running
+	}
+	c := startCorral(b, files)
+	c.waitState(want)
+	ctl := filepath.Join(binDir, "supervisorctl")
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := exec.Command(ctl, "-s", c.sock, "status").Output()
+		if err != nil || len(out) < 100*40 {
+			b.Fatalf("status: %v, %d bytes", err, len(out))
+		}
+	}
+}
