@@ -272,6 +272,7 @@ func (c *corral) waitState(want map[string]supervisor.State) {
 
 var (
 	rePIDUptime = regexp.MustCompile(`pid \d+, uptime (\d+ days?, )?\d+:\d\d:\d\d`)
+	reUptime    = regexp.MustCompile(`uptime (\d+ days?, )?\d+:\d\d:\d\d`)
 	reStopTime  = regexp.MustCompile(`[A-Z][a-z]{2} \d\d \d\d:\d\d [AP]M`)
 	reRestartIn = regexp.MustCompile(`restarting in [0-9hms.µ]+`)
 )
@@ -280,6 +281,7 @@ var (
 // backoff delays) in supervisorctl output, keeping the column layout.
 func normalise(s string) string {
 	s = rePIDUptime.ReplaceAllString(s, "pid PID, uptime H:MM:SS")
+	s = reUptime.ReplaceAllString(s, "uptime H:MM:SS")
 	s = reStopTime.ReplaceAllString(s, "Mon DD HH:MM XM")
 	return reRestartIn.ReplaceAllString(s, "restarting in DELAY")
 }

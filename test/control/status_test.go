@@ -20,6 +20,8 @@ var everyState = map[string]string{
 	// One process that ignores SIGTERM: it stays STOPPING until killed.
 	"stopping.toml": "command = \"trap '' TERM; exec sleep 1000\"\nstop_timeout = \"1h\"\n",
 	"a-service-with-a-name-longer-than-thirty.toml": `command = ["sleep", "1000"]` + "\n",
+	// A plugin service: no pid, the plugin's own description.
+	"hook.toml": "plugin = \"hook\"\n[hook]\ncommand = [\"true\"]\n",
 }
 
 func TestStatusEveryStateGolden(t *testing.T) {
@@ -29,6 +31,7 @@ func TestStatusEveryStateGolden(t *testing.T) {
 		"running": supervisor.Running, "exited": supervisor.Exited, "fatal": supervisor.Fatal,
 		"backoff": supervisor.Backoff, "spawnfail": supervisor.Fatal, "starting": supervisor.Starting,
 		"stopped": supervisor.Running, "stopping": supervisor.Running, long: supervisor.Running,
+		"hook": supervisor.Running,
 	})
 	if r := c.ctl("stop", "stopped"); r.out != "stopped: stopped\n" || r.code != 0 {
 		t.Fatalf("stop stopped: %q, exit %d", r.out, r.code)
