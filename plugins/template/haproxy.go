@@ -1,0 +1,183 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cliCommand sends one line of commands (";"-separated) to a HAProxy CLI
+// socket, the master's or a stats socket, and returns the answer. It
+// half-closes the connection after the line so HAProxy answers and closes.
+func cliCommand(ctx context.Context, path, line string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	} else {
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	if _, err := io.WriteString(conn, line+"\n"); err != nil {
+		return "", fmt.Errorf("writing to %s: %w", path, err)
+	}
+	if uc, ok := conn.(*net.UnixConn); ok {
+		uc.CloseWrite()
+	}
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		return string(b), fmt.Errorf("reading from %s: %w", path, err)
+	}
+	return string(b), nil
+}
+
+// masterCounters are the master's line of `show proc`.
+type masterCounters struct {
+	reloads, failed int
+}
+
+// parseShowProc finds the master's reload counters in `show proc` output:
+//
+//	#<PID>          <type>          <reloads>       <uptime>        <version>
+//	7141            master          0 [failed: 0]   0d00h10m10s     2.6.12
+func parseShowProc(out string) (masterCounters, error) {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != "master" {
+			continue
+		}
+		var c masterCounters
+		var err error
+		if c.reloads, err = strconv.Atoi(f[2]); err != nil {
+			return c, fmt.Errorf("parsing show proc: reloads %q", f[2])
+		}
+		if len(f) >= 5 && f[3] == "[failed:" {
+			c.failed, _ = strconv.Atoi(strings.TrimSuffix(f[4], "]"))
+		}
+		return c, nil
+	}
+	return masterCounters{}, errors.New("parsing show proc: no master line")
+}
+
+// retryDelay is the pause between attempts on a refusing master socket.
+const retryDelay = 10 * time.Millisecond
+
+// masterCounters reads the master's counters, retrying while the socket
+// refuses (the master is re-executing) until ctx ends.
+func readMaster(ctx context.Context, sock string) (masterCounters, error) {
+	for {
+		out, err := cliCommand(ctx, sock, "show proc")
+		if err == nil {
+			return parseShowProc(out)
+		}
+		if ctx.Err() != nil {
+			return masterCounters{}, fmt.Errorf("reading master counters: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return masterCounters{}, fmt.Errorf("reading master counters: %w", err)
+		case <-time.After(retryDelay):
+		}
+	}
+}
+
+// masterReload reloads HAProxy through its master CLI and waits until the
+// master's reload counter moved past its value before the command; it
+// fails if the failed-reload counter moved too, or on ctx's deadline.
+func masterReload(ctx context.Context, sock string) error {
+	before, err := readMaster(ctx, sock)
+	if err != nil {
+		return err
+	}
+	for {
+		_, err := cliCommand(ctx, sock, "reload")
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sending reload: %w", err)
+		case <-time.After(retryDelay):
+		}
+	}
+	for {
+		after, err := readMaster(ctx, sock)
+		if err != nil {
+			return fmt.Errorf("confirming reload: %w", err)
+		}
+		if after.failed > before.failed {
+			return fmt.Errorf("haproxy reload failed (master counts %d failed reloads)", after.failed)
+		}
+		if after.reloads > before.reloads {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("confirming reload: counter still %d: %w", after.reloads, ctx.Err())
+		case <-time.After(retryDelay):
+		}
+	}
+}
+
+// runtimeErrors are answers of the runtime API that mean a command failed.
+var runtimeErrors = []string{"No such", "Unknown command", "Permission denied", "Require ", "Invalid", "not allowed", "failed", "Can't", "cannot"}
+
+// runtimeBatch is how many commands go in one connection.
+const runtimeBatch = 32
+
+// runtimeCommands returns the runtime API commands that turn the slots old
+// into new; all rebuilds every slot (old unknown).
+func runtimeCommands(backend string, old, new []Slot, all bool) []string {
+	var cmds []string
+	for i, s := range new {
+		if !all && i < len(old) && old[i].Used == s.Used && old[i].HostPort == s.HostPort {
+			continue
+		}
+		srv := backend + "/" + s.Name
+		if s.Used {
+			cmds = append(cmds,
+				fmt.Sprintf("set server %s addr %s port %d", srv, s.Member.Addr, s.Member.Port),
+				fmt.Sprintf("set server %s state ready", srv))
+		} else {
+			cmds = append(cmds, fmt.Sprintf("set server %s state maint", srv))
+		}
+	}
+	return cmds
+}
+
+// runtimeApply sends cmds on the stats socket, in batches; an answer that
+// reads like an error fails it.
+func runtimeApply(ctx context.Context, sock string, cmds []string) error {
+	for len(cmds) > 0 {
+		n := min(len(cmds), runtimeBatch)
+		out, err := cliCommand(ctx, sock, strings.Join(cmds[:n], ";"))
+		if err != nil {
+			return fmt.Errorf("runtime api: %w", err)
+		}
+		for _, e := range runtimeErrors {
+			if strings.Contains(out, e) {
+				return fmt.Errorf("runtime api: %s", firstLine(out, e))
+			}
+		}
+		cmds = cmds[n:]
+	}
+	return nil
+}
+
+// firstLine returns the line of out holding sub.
+func firstLine(out, sub string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, sub) {
+			return strings.TrimSpace(l)
+		}
+	}
+	return strings.TrimSpace(out)
+}

@@ -1,0 +1,340 @@
+package template
+
+import (
+	"context"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// newPlugin returns a plugin with settings s.
+func newPlugin(s Settings) *Plugin {
+	p := New()
+	p.Settings = s
+	return p
+}
+
+// TestJoinLeave drives the plugin with membership events in each reload
+// mode against a real HAProxy and real HTTP backends.
+func TestJoinLeave(t *testing.T) {
+	for _, mode := range []ReloadMode{ReloadSignal, ReloadHAProxyMaster, ReloadRuntime} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePort(t)
+			s := setupFiles(t, dir, port, haproxyTemplate)
+			s.Mode = mode
+			s.Service = "haproxy"
+			hp := startHAProxy(t, s, port)
+			h := newTestHost(t)
+			signals := 0
+			h.reload = func(ctx context.Context, name string) error {
+				if name != "haproxy" {
+					t.Errorf("reload of %q, want haproxy", name)
+				}
+				signals++
+				return syscall.Kill(hp.cmd.Process.Pid, syscall.SIGUSR2)
+			}
+			p := newPlugin(s)
+			startPlugin(t, h, p)
+			c := newCluster(h.bus)
+			a := startWebNode(t, 11, "web-a")
+			b := startWebNode(t, 12, "web-b")
+
+			c.join(a.member())
+			hp.waitServed(t, "web-a", 10*time.Second)
+			c.join(b.member())
+			hp.waitServed(t, "web-b", 10*time.Second)
+			if got := hp.served(20); got["web-a"] == 0 || got["web-b"] == 0 || len(got) != 2 {
+				t.Fatalf("with two members, served %v; want both web-a and web-b only", got)
+			}
+			c.leave(a.member())
+			eventually(t, 10*time.Second, "web-a to be removed", func() bool {
+				got := hp.served(10)
+				return got["web-b"] == 10
+			})
+			cfg, _ := os.ReadFile(s.Destination)
+			if strings.Contains(string(cfg), a.member().Addr) {
+				t.Errorf("config still holds web-a's address after leave:\n%s", cfg)
+			}
+			if _, err := os.Stat(s.Destination + ".bak"); err != nil {
+				t.Errorf("no backup kept: %v", err)
+			}
+			st := p.Status()
+			if !st.Ready {
+				t.Errorf("status not ready: %s", st.Description)
+			}
+			reloads := hp.reloads(t)
+			switch mode {
+			case ReloadRuntime:
+				if reloads != 0 {
+					t.Errorf("runtime mode: haproxy reloaded %d times, want 0", reloads)
+				}
+				if p.st.runtimeUpdates < 3 {
+					t.Errorf("runtime updates = %d, want >= 3", p.st.runtimeUpdates)
+				}
+			case ReloadHAProxyMaster:
+				// Each confirmed reload was seen in the master's counter.
+				if reloads != int(p.st.reloads) || reloads < 3 {
+					t.Errorf("master counts %d reloads, plugin confirmed %d; want equal and >= 3", reloads, p.st.reloads)
+				}
+			case ReloadSignal:
+				if signals < 3 || int(p.st.reloads) != signals {
+					t.Errorf("signals sent %d, reloads counted %d; want equal and >= 3", signals, p.st.reloads)
+				}
+			}
+		})
+	}
+}
+
+// TestRuntimeSlotsRunOut shows that runtime mode serves joins without a
+// reload while slots last, and reloads through the master CLI (confirmed
+// by its counter) when they run out.
+func TestRuntimeSlotsRunOut(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	s := setupFiles(t, dir, port, haproxyTemplate)
+	s.Mode = ReloadRuntime
+	s.Slots = 2
+	hp := startHAProxy(t, s, port)
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	var nodes []*webNode
+	for i, n := range []string{"web-a", "web-b", "web-c"} {
+		nodes = append(nodes, startWebNode(t, 21+i, n))
+	}
+	c.join(nodes[0].member())
+	c.join(nodes[1].member())
+	hp.waitServed(t, "web-a", 10*time.Second)
+	hp.waitServed(t, "web-b", 10*time.Second)
+	if r := hp.reloads(t); r != 0 {
+		t.Fatalf("haproxy reloaded %d times with free slots, want 0", r)
+	}
+	c.join(nodes[2].member())
+	hp.waitServed(t, "web-c", 10*time.Second)
+	eventually(t, 5*time.Second, "a confirmed reload", func() bool { return hp.reloads(t) == 1 })
+	cfg, _ := os.ReadFile(s.Destination)
+	if got := strings.Count(string(cfg), "server web"); got != 4 {
+		t.Errorf("config has %d slots, want 4 (grown by 2):\n%s", got, cfg)
+	}
+	got := hp.served(30)
+	for _, n := range nodes {
+		if got[n.name] == 0 {
+			t.Errorf("after the reload %s is not served: %v", n.name, got)
+		}
+	}
+	// A leave after the reload goes through the runtime API again.
+	c.leave(nodes[0].member())
+	eventually(t, 10*time.Second, "web-a removed", func() bool { return hp.served(10)["web-a"] == 0 })
+	if r := hp.reloads(t); r != 1 {
+		t.Errorf("haproxy reloaded %d times, want 1", r)
+	}
+}
+
+// TestCheckFailureKeepsOldFile renders a config HAProxy rejects: the old
+// file stays, the error is in Status, and the plugin recovers.
+func TestCheckFailureKeepsOldFile(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	tmpl := strings.Replace(haproxyTemplate, "backend web\n",
+		"backend web\n{{- range .Members }}{{ if eq (index .Tags \"bad\") \"yes\" }}\n    no-such-directive {{ .Name }}{{ end }}{{ end }}\n", 1)
+	s := setupFiles(t, dir, port, tmpl)
+	s.Mode = ReloadHAProxyMaster
+	hp := startHAProxy(t, s, port)
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	a := startWebNode(t, 31, "web-a")
+	c.join(a.member())
+	hp.waitServed(t, "web-a", 10*time.Second)
+	good, _ := os.ReadFile(s.Destination)
+
+	bad := startWebNode(t, 32, "web-bad").member()
+	bad.Tags["bad"] = "yes"
+	c.join(bad)
+	eventually(t, 10*time.Second, "a check failure", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.st.checkFailures == 1
+	})
+	if cur, _ := os.ReadFile(s.Destination); string(cur) != string(good) {
+		t.Errorf("file changed after a failed check:\n%s", cur)
+	}
+	st := p.Status()
+	if st.Ready || !strings.Contains(st.Description, "check failed") || !strings.Contains(st.Description, "no-such-directive") {
+		t.Errorf("status after failed check = %+v; want not ready with the check's error", st)
+	}
+	if got := hp.served(10); got["web-a"] != 10 {
+		t.Errorf("haproxy not serving the old config: %v", got)
+	}
+	c.leave(bad)
+	eventually(t, 10*time.Second, "recovery", func() bool { return p.Status().Ready })
+	if m := metric(p, "corral_template_check_failures_total"); m != 1 {
+		t.Errorf("check_failures_total = %v, want 1", m)
+	}
+}
+
+// TestBadTemplate: a template that fails to parse on Reload, or to execute,
+// keeps the old file and shows the error; the plugin keeps running.
+func TestBadTemplate(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	s := setupFiles(t, dir, port, haproxyTemplate)
+	s.Mode = ReloadNone
+	s.Check = nil // the last template renders a list, not an HAProxy config
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	a := startWebNode(t, 41, "web-a")
+	c.join(a.member())
+	eventually(t, 5*time.Second, "first render", func() bool {
+		b, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(b), a.member().Addr)
+	})
+	good, _ := os.ReadFile(s.Destination)
+
+	// Parse error: Reload fails, old template stays in use.
+	os.WriteFile(s.Source, []byte("global\n{{ range .Members }\n"), 0o644)
+	if err := p.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "template:") {
+		t.Fatalf("Reload with a broken template = %v, want a template: error", err)
+	}
+	if st := p.Status(); st.Ready || !strings.Contains(st.Description, "parsing template") {
+		t.Errorf("status = %+v, want the parse error", st)
+	}
+	// Execution error: index out of range.
+	os.WriteFile(s.Source, []byte("global\n    # {{ (index .Slots 1000).Name }}\n"), 0o644)
+	if err := p.Reload(context.Background()); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	eventually(t, 5*time.Second, "render error in status", func() bool {
+		return strings.Contains(p.Status().Description, "rendering template")
+	})
+	if cur, _ := os.ReadFile(s.Destination); string(cur) != string(good) {
+		t.Errorf("file changed after a failed render:\n%s", cur)
+	}
+	// Events still flow: the plugin did not exit.
+	b := startWebNode(t, 42, "web-b")
+	os.WriteFile(s.Source, []byte(strings.NewReplacer("@DIR@", dir).Replace("{{ range .Members }}{{ .Name }} {{ .HostPort }}\n{{ end }}")), 0o644)
+	if err := p.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.join(b.member())
+	eventually(t, 5*time.Second, "render with the fixed template", func() bool {
+		cur, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(cur), "web-b ") && p.Status().Ready
+	})
+}
+
+// TestInjectedNames: names, tags and addresses from the network that carry
+// config syntax never reach the file; the members are counted as rejected.
+func TestInjectedNames(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	tmpl := strings.Replace(haproxyTemplate, "backend web\n",
+		"backend web\n{{- range .Members }}\n    # member {{ .Name }} {{ .HostPort }} {{ index .Tags \"zone\" }}{{ end }}\n", 1)
+	s := setupFiles(t, dir, port, tmpl)
+	s.Mode = ReloadNone
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	good := startWebNode(t, 51, "web-good").member()
+	evil := func(name, addr string, tags map[string]string) {
+		m := good
+		m.Name, m.Addr = name, addr
+		m.Tags = map[string]string{"role": "web", "port": "8080"}
+		for k, v := range tags {
+			m.Tags[k] = v
+		}
+		c.join(m)
+	}
+	c.join(good)
+	evil("x\n    server evil 10.0.0.1:80", "127.0.0.52", nil)
+	evil("evil-tag", "127.0.0.53", map[string]string{"zone": "a\n    server evil 10.0.0.1:80"})
+	evil("evil-port", "127.0.0.54", map[string]string{"port": "80 backup"})
+	evil("evil-addr", "10.0.0.1 backup", nil)
+	evil("evil space", "127.0.0.55", nil)
+	evil("evil-key", "127.0.0.56", map[string]string{"x y": "1"})
+	eventually(t, 5*time.Second, "render with the good member", func() bool {
+		b, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(b), "web-good") && p.Status().Detail["rejected_members"] == 6
+	})
+	cfg, _ := os.ReadFile(s.Destination)
+	for _, bad := range []string{"evil", "10.0.0.1", "backup"} {
+		if strings.Contains(string(cfg), bad) {
+			t.Errorf("config contains %q:\n%s", bad, cfg)
+		}
+	}
+	if n := strings.Count(string(cfg), "check disabled"); n != 7 {
+		t.Errorf("%d free slots, want 7 (one member):\n%s", n, cfg)
+	}
+	if m := metric(p, "corral_template_rejected_members_total"); m < 6 {
+		t.Errorf("rejected_members_total = %v, want >= 6", m)
+	}
+	out, err := h.Exec(context.Background(), execSpec("haproxy", "-c", "-f", s.Destination))
+	if err != nil || !out.Status.Success() {
+		t.Errorf("haproxy -c on the result: %v %s", err, out.Output)
+	}
+}
+
+// TestBurst: 50 joins in quick succession make at most 3 renders.
+func TestBurst(t *testing.T) {
+	dir := t.TempDir()
+	s := setupFiles(t, dir, 1, haproxyTemplate)
+	s.Mode = ReloadNone
+	s.Check = nil
+	s.WaitMin = 100 * time.Millisecond
+	s.WaitMax = time.Second
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	for i := range 50 {
+		m := startWebNode(t, 1, "").member()
+		m.Name = "node-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
+		c.join(m)
+		time.Sleep(2 * time.Millisecond)
+	}
+	eventually(t, 5*time.Second, "50 members rendered", func() bool {
+		b, _ := os.ReadFile(s.Destination)
+		return strings.Count(string(b), "check\n") == 50 || strings.Count(string(b), " check")-strings.Count(string(b), "disabled") == 50
+	})
+	time.Sleep(300 * time.Millisecond)
+	p.mu.Lock()
+	renders := p.st.renders
+	p.mu.Unlock()
+	t.Logf("50 joins -> %d renders", renders)
+	if renders < 1 || renders > 3 {
+		t.Errorf("renders = %d, want 1..3", renders)
+	}
+}
+
+// TestMasterReloadRefused: a reload with no master listening fails within
+// the deadline, is shown in Status, and is retried once the master is up.
+func TestMasterReloadRetried(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	s := setupFiles(t, dir, port, haproxyTemplate)
+	s.Mode = ReloadHAProxyMaster
+	s.ReloadTimeout = 300 * time.Millisecond
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	a := startWebNode(t, 61, "web-a")
+	c.join(a.member())
+	eventually(t, 5*time.Second, "reload error", func() bool {
+		return strings.Contains(p.Status().Description, "reloading haproxy")
+	})
+	hp := startHAProxy(t, s, port) // starts from the installed file
+	hp.waitServed(t, "web-a", 5*time.Second)
+	eventually(t, 10*time.Second, "retried reload", func() bool { return p.Status().Ready })
+	if hp.reloads(t) != 1 {
+		t.Errorf("master reloads = %d, want 1 (the retry)", hp.reloads(t))
+	}
+}

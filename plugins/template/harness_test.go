@@ -1,0 +1,412 @@
+package template
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// testHost is a supervisor.Host for tests: Exec through os/exec (tests may),
+// ReloadService through a func.
+type testHost struct {
+	t      testing.TB
+	bus    *supervisor.Bus
+	log    *slog.Logger
+	reload func(ctx context.Context, name string) error
+
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newTestHost(t testing.TB) *testHost {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &testHost{t: t, bus: supervisor.NewBus(), ctx: ctx, cancel: cancel,
+		log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	t.Cleanup(func() { h.cancel(); h.wg.Wait() })
+	return h
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+func (h *testHost) Name() string         { return "haproxy-config" }
+func (h *testHost) Logger() *slog.Logger { return h.log }
+func (h *testHost) Bus() *supervisor.Bus { return h.bus }
+func (h *testHost) LogDir() string       { return h.t.TempDir() }
+func (h *testHost) Hostname() string     { return "test" }
+func (h *testHost) Go(fn func(context.Context) error) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		if err := fn(h.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			h.t.Errorf("plugin goroutine failed: %v", err)
+		}
+	}()
+}
+
+func (h *testHost) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervisor.ExecResult, error) {
+	if spec.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, spec.Argv[0], spec.Argv[1:]...)
+	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Dir = spec.Dir
+	cmd.Stdin = bytes.NewReader(spec.Stdin)
+	out, err := cmd.CombinedOutput()
+	var res supervisor.ExecResult
+	res.Output = out
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.Status = supervisor.FromWaitStatus(ee.Sys().(syscall.WaitStatus))
+		return res, nil
+	}
+	return res, err
+}
+
+func (h *testHost) ReloadService(ctx context.Context, name string) error {
+	if h.reload == nil {
+		return fmt.Errorf("no service %q", name)
+	}
+	return h.reload(ctx, name)
+}
+
+// startPlugin provisions and starts p on h, feeding it the bus like the
+// supervisor does (subscribed with replay before Start).
+func startPlugin(t testing.TB, h *testHost, p *Plugin) {
+	t.Helper()
+	if err := p.Provision(h); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	sub := h.bus.Subscribe(true, p.Topics()...)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		for {
+			select {
+			case <-h.ctx.Done():
+				return
+			case <-sub.C():
+				for _, ev := range sub.Drain() {
+					p.HandleEvent(ev)
+				}
+			}
+		}
+	}()
+	if err := p.Start(h.ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		sub.Close()
+	})
+}
+
+// cluster holds the alive list published on the bus.
+type cluster struct {
+	bus   *supervisor.Bus
+	mu    sync.Mutex
+	alive map[string]supervisor.Member
+}
+
+func newCluster(bus *supervisor.Bus) *cluster {
+	return &cluster{bus: bus, alive: map[string]supervisor.Member{}}
+}
+
+func (c *cluster) publish(typ string, m supervisor.Member) {
+	c.mu.Lock()
+	if typ == "member-leave" || typ == "member-failed" {
+		delete(c.alive, m.Name)
+	} else {
+		m.Status = "alive"
+		c.alive[m.Name] = m
+	}
+	alive := make([]supervisor.Member, 0, len(c.alive))
+	for _, a := range c.alive {
+		alive = append(alive, a)
+	}
+	c.mu.Unlock()
+	sortMembers(alive)
+	c.bus.Publish(supervisor.Event{Topic: supervisor.TopicMembership, Source: "serf",
+		Payload: supervisor.MembershipEvent{Type: typ, Members: []supervisor.Member{m}, Alive: alive}})
+}
+
+func (c *cluster) join(m supervisor.Member)  { c.publish("member-join", m) }
+func (c *cluster) leave(m supervisor.Member) { c.publish("member-leave", m) }
+
+func sortMembers(ms []supervisor.Member) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].Name < ms[j-1].Name; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+// webNode is a real HTTP server on a loopback address answering its name.
+type webNode struct {
+	name string
+	srv  *httptest.Server
+	port int
+}
+
+func (n *webNode) member() supervisor.Member {
+	host, _, _ := net.SplitHostPort(n.srv.Listener.Addr().String())
+	return supervisor.Member{Name: n.name, Addr: host, Port: 7946,
+		Tags: map[string]string{"role": "web", "port": fmt.Sprint(n.port)}}
+}
+
+// startWebNode serves name on 127.0.0.<i>:<free port>.
+func startWebNode(t testing.TB, i int, name string) *webNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i))
+	if err != nil {
+		t.Fatalf("listening on 127.0.0.%d: %v", i, err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, name)
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &webNode{name: name, srv: srv, port: ln.Addr().(*net.TCPAddr).Port}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// haproxy is a real HAProxy in master-worker mode.
+type haproxy struct {
+	cmd    *exec.Cmd
+	master string
+	stats  string
+	cfg    string
+	port   int
+	exited chan struct{}
+}
+
+// haproxyTemplate is the template the tests render; @DIR@ and @PORT@ are
+// replaced per test.
+const haproxyTemplate = `global
+    stats socket @DIR@/stats.sock mode 600 level admin
+    stats timeout 30s
+    hard-stop-after 3s
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+    retries 2
+    option redispatch 1
+
+frontend fe
+    bind 127.0.0.1:@PORT@
+    default_backend web
+
+backend web
+    balance roundrobin
+    default-server inter 1s
+{{- range .Slots }}
+    server {{ .Name }} {{ .HostPort }} check{{ if not .Used }} disabled{{ end }}
+{{- end }}
+`
+
+// setupFiles writes the test template and an initial config (no members)
+// in dir and returns the settings pointing at them.
+func setupFiles(t testing.TB, dir string, port int, tmpl string) Settings {
+	t.Helper()
+	text := strings.NewReplacer("@DIR@", dir, "@PORT@", fmt.Sprint(port)).Replace(tmpl)
+	src := filepath.Join(dir, "haproxy.cfg.tmpl")
+	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := Settings{
+		Source:       src,
+		Destination:  filepath.Join(dir, "haproxy.cfg"),
+		Check:        []string{"haproxy", "-c", "-f", "{{staged}}"},
+		MasterSocket: filepath.Join(dir, "master.sock"),
+		StatsSocket:  filepath.Join(dir, "stats.sock"),
+		Backend:      "web",
+		Slots:        8,
+		Role:         "web",
+		WaitMin:      20 * time.Millisecond,
+		WaitMax:      200 * time.Millisecond,
+	}
+	s.applyDefaults()
+	pt, err := parseTemplate(src, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := slotTable{prefix: s.SlotPrefix, chunk: s.Slots}
+	out, err := render(pt, &Data{Slots: st.slots(st.assign(nil), nil), Backend: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.Destination, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startHAProxy runs haproxy -W -db -S <master> -f cfg and waits for its
+// frontend; it is stopped at cleanup.
+func startHAProxy(t testing.TB, s Settings, port int) *haproxy {
+	t.Helper()
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Fatalf("haproxy not found: install the Debian package haproxy (2.6): %v", err)
+	}
+	h := &haproxy{master: s.MasterSocket, stats: s.StatsSocket, cfg: s.Destination, port: port, exited: make(chan struct{})}
+	h.start(t)
+	return h
+}
+
+func (h *haproxy) start(t testing.TB) {
+	t.Helper()
+	h.exited = make(chan struct{})
+	h.cmd = exec.Command("haproxy", "-W", "-db", "-S", h.master+",mode,600", "-f", h.cfg)
+	h.cmd.Stdout = io.Discard
+	h.cmd.Stderr = io.Discard
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("starting haproxy: %v", err)
+	}
+	cmd, exited := h.cmd, h.exited
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { h.kill(syscall.SIGTERM) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", h.port), time.Second)
+		if err == nil {
+			c.Close()
+			if _, err := os.Stat(h.master); err == nil {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not come up on port %d", h.port)
+		}
+		select {
+		case <-exited:
+			t.Fatalf("haproxy exited: %v", cmd.ProcessState)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// kill signals the process group and waits for the master to exit.
+func (h *haproxy) kill(sig syscall.Signal) {
+	select {
+	case <-h.exited:
+		return
+	default:
+	}
+	syscall.Kill(-h.cmd.Process.Pid, sig)
+	select {
+	case <-h.exited:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+		<-h.exited
+	}
+}
+
+// reloads reads the master's reload counter.
+func (h *haproxy) reloads(t testing.TB) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := readMaster(ctx, h.master)
+	if err != nil {
+		t.Fatalf("reading master counters: %v", err)
+	}
+	return c.reloads
+}
+
+// client sends requests through the frontend without keep-alive, so each
+// request is balanced anew.
+func (h *haproxy) get() (string, error) {
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", h.port))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("status %s", resp.Status)
+	}
+	return string(b), err
+}
+
+// served returns the set of names answering n requests.
+func (h *haproxy) served(n int) map[string]int {
+	seen := map[string]int{}
+	for range n {
+		if b, err := h.get(); err == nil {
+			seen[b]++
+		} else {
+			seen["error: "+err.Error()]++
+		}
+	}
+	return seen
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitServed waits until a request is answered by name.
+func (h *haproxy) waitServed(t testing.TB, name string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, name+" to be served", func() bool {
+		for range 4 {
+			if b, err := h.get(); err == nil && b == name {
+				return true
+			}
+		}
+		return false
+	})
+}

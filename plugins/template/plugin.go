@@ -1,0 +1,193 @@
+// Package template is corral's regenerate-and-reload plugin: it watches
+// cluster membership on the bus, waits for quiet, renders a Go text/template
+// from the alive members, and when the bytes change, checks the staged file,
+// swaps it in atomically and reloads the target service (or, for HAProxy,
+// applies the change through the runtime API without a reload).
+//
+// The pipeline is one file per stage: watch.go (events), wait.go (quiet
+// timer), render.go and data.go (template data), write.go (stage, check,
+// backup, rename), reload.go with haproxy.go (reload or runtime update).
+package template
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// PluginName is the name service files use: plugin = "template".
+const PluginName = "template"
+
+func init() {
+	supervisor.Register(PluginName, func() supervisor.Plugin { return New() })
+}
+
+// Plugin is one instance of the template plugin. Its exported fields are
+// decoded from the service file's [template] table.
+type Plugin struct {
+	Settings
+
+	host supervisor.Host
+	log  *slog.Logger
+
+	wake     chan struct{} // a new event or a forced render
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+
+	mu        sync.Mutex
+	tmpl      *texttemplate.Template
+	alive     []supervisor.Member // latest alive list
+	haveEvent bool
+	force     bool // render and reload even if the bytes did not change
+	st        stats
+
+	// Owned by the run loop.
+	slots         slotTable
+	applied       []Slot // slots HAProxy is known to have (runtime mode); nil: unknown
+	pendingReload bool   // a reload failed after the file was installed
+	lastRejected  string
+}
+
+// New returns a plugin with default settings.
+func New() *Plugin {
+	return &Plugin{
+		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+}
+
+// Provision applies defaults and validates the settings (no I/O).
+func (p *Plugin) Provision(host supervisor.Host) error {
+	p.host = host
+	p.log = host.Logger()
+	p.applyDefaults()
+	if err := p.validate(); err != nil {
+		return fmt.Errorf("template: %w", err)
+	}
+	p.slots = slotTable{prefix: p.SlotPrefix, chunk: p.Slots}
+	return nil
+}
+
+// Start reads and parses the template and starts the render loop. Renders
+// start with the first membership event (the bus replays the last one).
+func (p *Plugin) Start(ctx context.Context) error {
+	if p.host == nil {
+		return errors.New("template: not provisioned")
+	}
+	t, err := loadTemplate(p.Source)
+	if err != nil {
+		return fmt.Errorf("template: %w", err)
+	}
+	p.mu.Lock()
+	p.tmpl = t
+	p.mu.Unlock()
+	p.host.Go(func(ctx context.Context) error {
+		defer close(p.done)
+		p.run(ctx)
+		return nil
+	})
+	p.log.Info("template: started", "source", p.Source, "destination", p.Destination,
+		"reload", p.Mode.String(), "wait_min", p.WaitMin, "wait_max", p.WaitMax)
+	return nil
+}
+
+// Reload re-reads the template and renders again, reloading the service
+// even if the bytes did not change. A template that does not parse is an
+// error and the old one stays in use.
+func (p *Plugin) Reload(ctx context.Context) error {
+	t, err := loadTemplate(p.Source)
+	if err != nil {
+		err = fmt.Errorf("template: %w", err)
+		p.setError(err)
+		return err
+	}
+	p.mu.Lock()
+	p.tmpl = t
+	p.force = true
+	p.mu.Unlock()
+	p.notify()
+	return nil
+}
+
+// Stop ends the render loop, waiting for a render in progress until ctx's
+// deadline. It is safe to call twice.
+func (p *Plugin) Stop(ctx context.Context) error {
+	p.stopOnce.Do(func() { close(p.stop) })
+	if p.host == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("template: stopping: %w", ctx.Err())
+	}
+}
+
+// notify wakes the run loop without blocking.
+func (p *Plugin) notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stopped returns a context cancelled by Stop or by parent.
+func (p *Plugin) stopped(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// run is the render loop: wait for an event, wait for quiet, apply; retry
+// failed reloads with backoff.
+func (p *Plugin) run(parent context.Context) {
+	ctx, cancel := p.stopped(parent)
+	defer cancel()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+			if !p.waitQuiet(ctx) {
+				return
+			}
+		case <-retry.C:
+		}
+		if p.apply(ctx) {
+			backoff = 0
+			retry.Stop()
+			continue
+		}
+		if p.pendingReload {
+			backoff = min(max(2*backoff, time.Second), 30*time.Second)
+			retry.Reset(backoff)
+		}
+	}
+}
+
+var (
+	_ supervisor.Plugin         = (*Plugin)(nil)
+	_ supervisor.Provisioner    = (*Plugin)(nil)
+	_ supervisor.Reloader       = (*Plugin)(nil)
+	_ supervisor.EventHandler   = (*Plugin)(nil)
+	_ supervisor.StatusReporter = (*Plugin)(nil)
+	_ supervisor.MetricsSource  = (*Plugin)(nil)
+)

@@ -1,0 +1,74 @@
+package template
+
+import (
+	"context"
+	"fmt"
+)
+
+// reload makes the target service use the installed file when a reload is
+// pending; slots is the new slot list for runtime mode, and force (Reload
+// of the plugin) makes runtime mode reload too. It reports whether it did
+// anything.
+func (p *Plugin) reload(ctx context.Context, slots []Slot, force bool) (bool, error) {
+	if !p.pendingReload {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.ReloadTimeout)
+	defer cancel()
+	switch p.Mode {
+	case ReloadNone:
+		return false, nil
+	case ReloadSignal:
+		if err := p.host.ReloadService(ctx, p.Service); err != nil {
+			return false, fmt.Errorf("reloading service %s: %w", p.Service, err)
+		}
+		p.countReload()
+		return true, nil
+	case ReloadHAProxyMaster:
+		if err := masterReload(ctx, p.MasterSocket); err != nil {
+			return false, fmt.Errorf("reloading haproxy through %s: %w", p.MasterSocket, err)
+		}
+		p.countReload()
+		return true, nil
+	case ReloadRuntime:
+		return true, p.runtime(ctx, slots, force)
+	}
+	return false, fmt.Errorf("unknown reload mode %s", p.Mode)
+}
+
+// runtime applies slot changes through the runtime API. It reloads through
+// the master CLI instead when the slots grew, when the file changed in a way
+// the slots do not explain (no slot changed), when forced, or when the
+// runtime API fails.
+func (p *Plugin) runtime(ctx context.Context, slots []Slot, force bool) error {
+	old := p.applied
+	cmds := runtimeCommands(p.Backend, old, slots, old == nil)
+	grew := old != nil && len(slots) > len(old)
+	if !grew && !force && len(cmds) > 0 {
+		err := runtimeApply(ctx, p.StatsSocket, cmds)
+		if err == nil {
+			p.applied = slots
+			p.mu.Lock()
+			p.st.runtimeUpdates++
+			p.mu.Unlock()
+			return nil
+		}
+		p.log.Warn("template: runtime api failed, reloading haproxy", "error", err)
+	} else {
+		p.log.Info("template: reloading haproxy", "slots", len(slots), "grew", grew, "forced", force)
+	}
+	p.applied = nil
+	if err := masterReload(ctx, p.MasterSocket); err != nil {
+		return fmt.Errorf("reloading haproxy through %s: %w", p.MasterSocket, err)
+	}
+	p.countReload()
+	p.applied = slots
+	return nil
+}
+
+// countReload counts a confirmed reload.
+func (p *Plugin) countReload() {
+	p.mu.Lock()
+	p.st.reloads++
+	p.mu.Unlock()
+}

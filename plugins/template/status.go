@@ -1,0 +1,102 @@
+package template
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/corralhq/corral/supervisor"
+)
+
+// stats are the plugin's counters, guarded by Plugin.mu.
+type stats struct {
+	events         uint64
+	renders        uint64
+	skipped        uint64
+	checkFailures  uint64
+	reloads        uint64
+	runtimeUpdates uint64
+	rejected       uint64
+	errors         uint64
+	rejectedNow    int
+	members        int
+	lastRender     time.Time
+	lastRenderDur  time.Duration
+	lastErr        error
+	lastErrTime    time.Time
+}
+
+// setError records the last error, shown by Status until a pass succeeds.
+func (p *Plugin) setError(err error) {
+	p.mu.Lock()
+	p.st.lastErr = err
+	p.st.lastErrTime = time.Now()
+	p.st.errors++
+	p.mu.Unlock()
+}
+
+// ok clears the last error after a successful pass.
+func (p *Plugin) ok() {
+	p.mu.Lock()
+	p.st.lastErr = nil
+	p.mu.Unlock()
+}
+
+// Status reports the member count, the last render and the last error.
+func (p *Plugin) Status() supervisor.PluginStatus {
+	p.mu.Lock()
+	st := p.st
+	p.mu.Unlock()
+	desc := fmt.Sprintf("%d members", st.members)
+	if st.rejectedNow > 0 {
+		desc += fmt.Sprintf(" (%d rejected)", st.rejectedNow)
+	}
+	desc += fmt.Sprintf(", %d renders, %d reloads, %d runtime updates", st.renders, st.reloads, st.runtimeUpdates)
+	if st.renders == 0 {
+		desc = "waiting for membership"
+	}
+	detail := map[string]any{
+		"reload":                p.Mode.String(),
+		"destination":           p.Destination,
+		"members":               st.members,
+		"rejected_members":      st.rejectedNow,
+		"renders_total":         st.renders,
+		"skipped_total":         st.skipped,
+		"check_failures_total":  st.checkFailures,
+		"reloads_total":         st.reloads,
+		"runtime_updates_total": st.runtimeUpdates,
+	}
+	if !st.lastRender.IsZero() {
+		detail["last_render"] = st.lastRender.UTC().Format(time.RFC3339Nano)
+		detail["last_render_duration"] = st.lastRenderDur.String()
+	}
+	if st.lastErr != nil {
+		desc = "error: " + st.lastErr.Error() + "; " + desc
+		detail["error"] = st.lastErr.Error()
+		detail["error_time"] = st.lastErrTime.UTC().Format(time.RFC3339Nano)
+	}
+	return supervisor.PluginStatus{Description: desc, Ready: st.lastErr == nil, Detail: detail}
+}
+
+// Metrics exports the counters.
+func (p *Plugin) Metrics() []supervisor.Metric {
+	p.mu.Lock()
+	st := p.st
+	p.mu.Unlock()
+	c := func(name, help string, v uint64) supervisor.Metric {
+		return supervisor.Metric{Name: "corral_template_" + name, Help: help, Type: "counter", Value: float64(v)}
+	}
+	g := func(name, help string, v float64) supervisor.Metric {
+		return supervisor.Metric{Name: "corral_template_" + name, Help: help, Type: "gauge", Value: v}
+	}
+	return []supervisor.Metric{
+		c("renders_total", "Templates rendered.", st.renders),
+		c("skipped_total", "Renders that changed nothing.", st.skipped),
+		c("check_failures_total", "Rendered files rejected by the check command.", st.checkFailures),
+		c("reloads_total", "Confirmed reloads of the target service.", st.reloads),
+		c("runtime_updates_total", "Changes applied through HAProxy's runtime API without a reload.", st.runtimeUpdates),
+		c("rejected_members_total", "Members dropped from the template data as unsafe, per render.", st.rejected),
+		c("errors_total", "Failed pipeline passes (render, check, write or reload).", st.errors),
+		g("members", "Members in the last render.", float64(st.members)),
+		g("last_render_duration_seconds", "Time taken by the last render.", st.lastRenderDur.Seconds()),
+	}
+}

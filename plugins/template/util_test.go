@@ -1,0 +1,14 @@
+package template
+
+import "github.com/corralhq/corral/supervisor"
+
+func metric(p *Plugin, name string) float64 {
+	for _, m := range p.Metrics() {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	return -1
+}
+
+func execSpec(argv ...string) supervisor.ExecSpec { return supervisor.ExecSpec{Argv: argv} }
