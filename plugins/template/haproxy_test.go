@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,12 +29,12 @@ func TestJoinLeave(t *testing.T) {
 			s.Service = "haproxy"
 			hp := startHAProxy(t, s, port)
 			h := newTestHost(t)
-			signals := 0
+			var signals atomic.Int64
 			h.reload = func(ctx context.Context, name string) error {
 				if name != "haproxy" {
 					t.Errorf("reload of %q, want haproxy", name)
 				}
-				signals++
+				signals.Add(1)
 				return syscall.Kill(hp.cmd.Process.Pid, syscall.SIGUSR2)
 			}
 			p := newPlugin(s)
@@ -71,17 +72,17 @@ func TestJoinLeave(t *testing.T) {
 				if reloads != 0 {
 					t.Errorf("runtime mode: haproxy reloaded %d times, want 0", reloads)
 				}
-				if p.st.runtimeUpdates < 3 {
-					t.Errorf("runtime updates = %d, want >= 3", p.st.runtimeUpdates)
+				if metric(p, "corral_template_runtime_updates_total") < 3 {
+					t.Errorf("runtime updates = %v, want >= 3", metric(p, "corral_template_runtime_updates_total"))
 				}
 			case ReloadHAProxyMaster:
 				// Each confirmed reload was seen in the master's counter.
-				if reloads != int(p.st.reloads) || reloads < 3 {
-					t.Errorf("master counts %d reloads, plugin confirmed %d; want equal and >= 3", reloads, p.st.reloads)
+				if float64(reloads) != metric(p, "corral_template_reloads_total") || reloads < 3 {
+					t.Errorf("master counts %d reloads, plugin confirmed %v; want equal and >= 3", reloads, metric(p, "corral_template_reloads_total"))
 				}
 			case ReloadSignal:
-				if signals < 3 || int(p.st.reloads) != signals {
-					t.Errorf("signals sent %d, reloads counted %d; want equal and >= 3", signals, p.st.reloads)
+				if signals.Load() < 3 || metric(p, "corral_template_reloads_total") != float64(signals.Load()) {
+					t.Errorf("signals sent %d, reloads counted %v; want equal and >= 3", signals.Load(), metric(p, "corral_template_reloads_total"))
 				}
 			}
 		})

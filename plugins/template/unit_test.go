@@ -1,0 +1,211 @@
+package template
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/supervisor"
+)
+
+// TestSampleConf decodes the embedded sample strictly and validates it.
+func TestSampleConf(t *testing.T) {
+	var f struct {
+		Plugin   string   `toml:"plugin"`
+		After    []string `toml:"after"`
+		Template Settings `toml:"template"`
+	}
+	md, err := toml.Decode(SampleConfig(), &f)
+	if err != nil {
+		t.Fatalf("decoding sample.conf: %v", err)
+	}
+	if u := md.Undecoded(); len(u) != 0 {
+		t.Fatalf("sample.conf has keys Settings does not know: %v", u)
+	}
+	if f.Plugin != PluginName {
+		t.Errorf("plugin = %q, want %q", f.Plugin, PluginName)
+	}
+	s := f.Template
+	s.applyDefaults()
+	if err := s.validate(); err != nil {
+		t.Fatalf("sample settings do not validate: %v", err)
+	}
+	if s.Mode != ReloadRuntime || s.WaitMin != 200*time.Millisecond || s.Perms != 0o644 || s.Slots != 64 {
+		t.Errorf("decoded %+v", s)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base := func() Settings {
+		return Settings{Source: "a", Destination: "b"}
+	}
+	tests := []struct {
+		name string
+		edit func(*Settings)
+		want string // "" = valid
+	}{
+		{"minimal", func(s *Settings) {}, ""},
+		{"no source", func(s *Settings) { s.Source = "" }, "source: missing"},
+		{"signal without service", func(s *Settings) { s.Mode = ReloadSignal }, "service: missing"},
+		{"service implies signal", func(s *Settings) { s.Service = "haproxy" }, ""},
+		{"master without socket", func(s *Settings) { s.Mode = ReloadHAProxyMaster }, "master_socket"},
+		{"runtime without stats", func(s *Settings) { s.Mode = ReloadRuntime; s.MasterSocket = "m"; s.Backend = "web" }, "stats_socket"},
+		{"runtime bad backend", func(s *Settings) {
+			s.Mode = ReloadRuntime
+			s.MasterSocket, s.StatsSocket, s.Backend = "m", "s", "web x"
+		}, "backend"},
+		{"wait max < min", func(s *Settings) { s.WaitMin, s.WaitMax = time.Second, time.Millisecond }, "wait_max"},
+		{"perms", func(s *Settings) { s.Perms = 0o17777 }, "perms"},
+		{"slots", func(s *Settings) { s.Slots = -1 }, "slots"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base()
+			tt.edit(&s)
+			s.applyDefaults()
+			err := s.validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("validate = %v, want error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReloadModeText(t *testing.T) {
+	for _, m := range []ReloadMode{ReloadNone, ReloadSignal, ReloadHAProxyMaster, ReloadRuntime} {
+		var got ReloadMode
+		if err := got.UnmarshalText([]byte(m.String())); err != nil || got != m {
+			t.Errorf("round trip of %v: %v %v", m, got, err)
+		}
+	}
+	var m ReloadMode
+	if err := m.UnmarshalText([]byte("usr2")); err == nil {
+		t.Error("unknown mode accepted")
+	}
+}
+
+func TestMembers(t *testing.T) {
+	s := Settings{Role: "web"}
+	s.applyDefaults()
+	mk := func(name, addr string, tags ...string) supervisor.Member {
+		m := supervisor.Member{Name: name, Addr: addr, Status: "alive", Tags: map[string]string{"role": "web", "port": "80"}}
+		for i := 0; i+1 < len(tags); i += 2 {
+			m.Tags[tags[i]] = tags[i+1]
+		}
+		return m
+	}
+	alive := []supervisor.Member{
+		mk("b", "10.0.0.2"),
+		mk("a", "::ffff:10.0.0.1", "port", "8080"),
+		mk("v6", "fd00::1"),
+		mk("db", "10.0.0.3", "role", "db"),
+		mk("gone", "10.0.0.4"),
+		mk("x\n    server evil 10.0.0.1:80", "10.0.0.5"),
+		mk("tag", "10.0.0.6", "zone", "a b"),
+		mk("port0", "10.0.0.7", "port", "0"),
+		mk("port-big", "10.0.0.7", "port", "65536"),
+		mk("host", "example.com"),
+		mk("zone", "fe80::1%eth0"),
+		mk("b", "10.0.0.9"),
+		mk("", "10.0.0.10"),
+		mk(strings.Repeat("n", 300), "10.0.0.11"),
+	}
+	alive[4].Status = "failed"
+	got, rej := s.members(alive)
+	var names []string
+	for _, m := range got {
+		names = append(names, m.Name+"="+m.HostPort)
+	}
+	want := []string{"a=10.0.0.1:8080", "b=10.0.0.2:80", "v6=[fd00::1]:80"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("members = %v, want %v", names, want)
+	}
+	if len(rej) != 9 {
+		t.Errorf("%d rejections, want 9: %v", len(rej), rej)
+	}
+	for _, r := range rej {
+		if strings.Contains(r.name, "\n") {
+			t.Errorf("rejection name not quoted: %s", r.name)
+		}
+	}
+}
+
+func TestSlotsStable(t *testing.T) {
+	st := slotTable{prefix: "web", chunk: 3}
+	mem := func(names ...string) []Member {
+		var out []Member
+		for _, n := range names {
+			out = append(out, Member{Name: n, HostPort: n + ":1"})
+		}
+		return out
+	}
+	step := func(members []Member, want ...string) {
+		t.Helper()
+		names := st.assign(members)
+		st.commit(names)
+		if !reflect.DeepEqual(names, want) {
+			t.Fatalf("assign = %q, want %q", names, want)
+		}
+	}
+	step(nil, "", "", "")
+	step(mem("b", "c"), "b", "c", "")
+	step(mem("a", "b", "c"), "b", "c", "a")
+	step(mem("a", "c"), "", "c", "a")
+	step(mem("a", "c", "d", "e"), "d", "c", "a", "e", "", "")
+	slots := st.slots(st.names, mem("a", "c", "d", "e"))
+	if slots[0].Name != "web1" || slots[5].Name != "web6" || slots[5].Used || slots[5].HostPort != freeHostPort || slots[1].Member.Name != "c" {
+		t.Errorf("slots = %+v", slots)
+	}
+}
+
+func TestRuntimeCommands(t *testing.T) {
+	a := &Member{Name: "a", Addr: "10.0.0.1", Port: 80, HostPort: "10.0.0.1:80"}
+	b := &Member{Name: "b", Addr: "fd00::2", Port: 81, HostPort: "[fd00::2]:81"}
+	old := []Slot{{Name: "w1", Used: true, Member: a, HostPort: a.HostPort}, {Name: "w2", HostPort: freeHostPort}}
+	cur := []Slot{{Name: "w1", HostPort: freeHostPort}, {Name: "w2", Used: true, Member: b, HostPort: b.HostPort}}
+	got := runtimeCommands("web", old, cur, false)
+	want := []string{"set server web/w1 state maint", "set server web/w2 addr fd00::2 port 81", "set server web/w2 state ready"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("commands = %q, want %q", got, want)
+	}
+	if got := runtimeCommands("web", cur, cur, false); len(got) != 0 {
+		t.Errorf("no change gave %q", got)
+	}
+	if got := runtimeCommands("web", nil, cur, true); len(got) != 3 {
+		t.Errorf("full sync gave %q", got)
+	}
+}
+
+func TestParseShowProc(t *testing.T) {
+	// Output of HAProxy 2.6.12's master CLI.
+	out := "#<PID>          <type>          <reloads>       <uptime>        <version>      \n" +
+		"7141            master          3 [failed: 1]   0d00h10m10s     2.6.12-1+deb12u4\n# workers\n" +
+		"7144            worker          0               0d00h10m10s     2.6.12-1+deb12u4\n# programs\n\n"
+	c, err := parseShowProc(out)
+	if err != nil || c.reloads != 3 || c.failed != 1 {
+		t.Errorf("parseShowProc = %+v, %v; want 3 reloads, 1 failed", c, err)
+	}
+	if _, err := parseShowProc("Unknown command\n"); err == nil {
+		t.Error("no error without a master line")
+	}
+}
+
+func TestRenderHelpers(t *testing.T) {
+	tm, err := parseTemplate("t", `{{ range .Members }}{{ .Name | upper }} {{ tag . "w" "1" }} {{ default "x" (index .Tags "z") }}{{ end }} {{ index .Env "TEMPLATE_TEST" }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEMPLATE_TEST", "env-ok")
+	out, err := render(tm, &Data{Members: []Member{{Name: "a", Tags: map[string]string{"z": "zz"}}}, Env: environ()})
+	if err != nil || string(out) != "A 1 zz env-ok" {
+		t.Errorf("render = %q, %v", out, err)
+	}
+}
