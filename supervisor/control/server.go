@@ -27,6 +27,9 @@ type Options struct {
 	PID int
 }
 
+// discard is a logger that drops everything.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 // server holds what the handlers share.
 type server struct {
 	c    supervisor.Controller
@@ -42,7 +45,7 @@ type ctxKey struct{}
 // control).
 func Serve(ctx context.Context, ln net.Listener, c supervisor.Controller, opts Options) error {
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = discard()
 	}
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
