@@ -122,7 +122,7 @@ func TestSerfCompat(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DIR", ourDir)
-	hp := &Plugin{Command: Command{"/bin/sh", script}}
+	hp := &Plugin{Command: []string{"/bin/sh", script}}
 	runHookOn(t, hp, sh.Bus())
 	if err := sp.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -39,9 +39,9 @@ var membershipEvents = []string{"member-join", "member-leave", "member-failed", 
 // Plugin is the hook plugin: its settings, decoded from the service file's
 // [hook] table, and its running state.
 type Plugin struct {
-	// Command is run on each event: an argv array, or a string run with
-	// `sh -c` (like Serf's event handlers).
-	Command Command `toml:"command"`
+	// Command is run on each event: an array of strings (argv), or a
+	// string run with `sh -c` (like Serf's event handlers).
+	Command any `toml:"command"`
 	// Events filters the event types that run the command, Serf's names:
 	// member-join, member-leave, member-failed, member-update, member-reap.
 	// Default: all of them.
@@ -51,6 +51,7 @@ type Plugin struct {
 
 	host supervisor.Host
 	log  *slog.Logger
+	argv []string
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -68,36 +69,43 @@ type stats struct {
 	lastAt         time.Time
 }
 
-// Command is a command line: argv, or a shell string.
-type Command []string
-
-// UnmarshalTOML accepts a string (run with sh -c) or an array of strings.
-func (c *Command) UnmarshalTOML(v any) error {
+// argv reads the command setting: a string (run with sh -c, as Serf runs
+// its handlers) or an array of strings.
+func argv(v any) ([]string, error) {
 	switch v := v.(type) {
+	case nil:
+		return nil, errors.New("command is required")
 	case string:
-		*c = Command{"/bin/sh", "-c", v}
-		return nil
+		if strings.TrimSpace(v) == "" {
+			return nil, errors.New("command is empty")
+		}
+		return []string{"/bin/sh", "-c", v}, nil
+	case []string:
+		if len(v) == 0 || v[0] == "" {
+			return nil, errors.New("command is empty")
+		}
+		return slices.Clone(v), nil
 	case []any:
-		argv := make(Command, 0, len(v))
-		for _, x := range v {
+		out := make([]string, 0, len(v))
+		for i, x := range v {
 			s, ok := x.(string)
 			if !ok {
-				return fmt.Errorf("command: array holds %T, want strings", x)
+				return nil, fmt.Errorf("command[%d]: got %T, want a string", i, x)
 			}
-			argv = append(argv, s)
+			out = append(out, s)
 		}
-		*c = argv
-		return nil
+		return argv(out)
 	}
-	return fmt.Errorf("command: got %T, want a string or an array of strings", v)
+	return nil, fmt.Errorf("command: got %T, want a string or an array of strings", v)
 }
 
 // Provision validates the settings.
 func (p *Plugin) Provision(host supervisor.Host) error {
 	p.host = host
 	p.log = host.Logger()
-	if len(p.Command) == 0 || p.Command[0] == "" {
-		return errors.New("hook: command is required")
+	var err error
+	if p.argv, err = argv(p.Command); err != nil {
+		return fmt.Errorf("hook: %w", err)
 	}
 	if len(p.Events) == 0 {
 		p.Events = slices.Clone(membershipEvents)
@@ -154,7 +162,7 @@ func (p *Plugin) HandleEvent(ev supervisor.Event) {
 		return
 	}
 	spec := supervisor.ExecSpec{
-		Argv:    p.Command,
+		Argv:    p.argv,
 		Env:     Env(me),
 		Stdin:   Stdin(me.Members),
 		Timeout: p.Timeout,

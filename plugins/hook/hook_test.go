@@ -9,40 +9,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 )
 
-// decode decodes TOML strictly into p.
-func decode(t *testing.T, s string, p any) error {
-	t.Helper()
-	md, err := toml.Decode(s, p)
+// decodeService parses a service file running the plugin with the engine's
+// parser and decodes its plugin table strictly into v.
+func decodeService(file string, v any) error {
+	svc, err := services.Parse("/etc/services.d/on-member.toml", []byte(file), services.LoadOptions{Plugins: []string{Name}})
 	if err != nil {
 		return err
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return fmt.Errorf("unknown keys %v", und)
+	if svc.Plugin != Name || svc.PluginConfig == nil {
+		return fmt.Errorf("service runs plugin %q", svc.Plugin)
 	}
-	return nil
+	return svc.PluginConfig.Decode(v)
 }
 
 func TestSampleConfig(t *testing.T) {
-	var file struct {
-		Plugin string  `toml:"plugin"`
-		Hook   *Plugin `toml:"hook"`
-	}
-	if err := decode(t, SampleConfig, &file); err != nil {
+	p := new(Plugin)
+	if err := decodeService(SampleConfig, p); err != nil {
 		t.Fatal(err)
 	}
-	if file.Plugin != Name || file.Hook == nil {
-		t.Fatalf("decoded %+v", file)
-	}
-	if err := file.Hook.Provision(newTestHost("hook", slog.Default())); err != nil {
+	if err := p.Provision(newTestHost("hook", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
-	if len(file.Hook.Command) != 1 || len(file.Hook.Events) != 3 || file.Hook.Timeout != 30*time.Second {
-		t.Errorf("decoded command %q events %q timeout %s", file.Hook.Command, file.Hook.Events, file.Hook.Timeout)
+	if len(p.argv) != 1 || len(p.Events) != 3 || p.Timeout != 30*time.Second {
+		t.Errorf("decoded command %q events %q timeout %s", p.argv, p.Events, p.Timeout)
 	}
 	if _, ok := supervisor.LookupPlugin(Name); !ok {
 		t.Error("hook not registered")
@@ -59,17 +52,19 @@ func TestProvision(t *testing.T) {
 		{"missing", `events = ["member-join"]`, "hook: command is required", ""},
 		{"bad event", `command = "true"` + "\n" + `events = ["user:deploy"]`, `hook: unknown event "user:deploy"`, ""},
 		{"negative timeout", `command = "true"` + "\n" + `timeout = "-1s"`, "hook: negative timeout", ""},
-		{"array of numbers", `command = [1, 2]`, "toml: ", ""},
+		{"array of numbers", `command = [1, 2]`, "hook: command[0]: got int64, want a string", ""},
+		{"empty array", `command = []`, "hook: command is empty", ""},
+		{"table", "[hook.command]\nx = 1", "hook: command: got map[string]interface {}", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p Plugin
-			err := decode(t, tt.toml, &p)
+			err := decodeService("plugin = \"hook\"\n[hook]\n"+tt.toml, &p)
 			if err == nil {
 				err = p.Provision(newTestHost("hook", slog.Default()))
 			}
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(tt.err, "toml: ")) {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
 				}
 				return
@@ -77,7 +72,7 @@ func TestProvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(p.Command, "|"); got != tt.argv {
+			if got := strings.Join(p.argv, "|"); got != tt.argv {
 				t.Errorf("argv %q, want %q", got, tt.argv)
 			}
 			if len(p.Events) != 5 || p.Timeout != DefaultTimeout {
@@ -165,7 +160,7 @@ func waitFile(t *testing.T, path, want string) {
 func TestRuns(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DIR", dir)
-	p := &Plugin{Command: Command{"/bin/sh", "-c", recorder}, Events: []string{"member-join", "member-failed"}, Timeout: 2 * time.Second}
+	p := &Plugin{Command: []string{"/bin/sh", "-c", recorder}, Events: []string{"member-join", "member-failed"}, Timeout: 2 * time.Second}
 	_, bus := runHook(t, p)
 
 	publish(bus, "member-join", "web-1", "web-2")

@@ -22,7 +22,7 @@ func (p *Plugin) Status() supervisor.PluginStatus {
 	default:
 		desc += fmt.Sprintf("; last %s ok in %s", s.lastEvent, s.lastDuration.Round(time.Millisecond))
 	}
-	detail := map[string]any{"command": []string(p.Command), "events": p.Events, "runs": s.runs, "failures": s.failures}
+	detail := map[string]any{"command": p.argv, "events": p.Events, "runs": s.runs, "failures": s.failures}
 	if s.lastErr != "" {
 		detail["error"] = s.lastErr
 	}

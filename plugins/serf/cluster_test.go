@@ -201,8 +201,15 @@ func TestCluster(t *testing.T) {
 			t.Errorf("web-a = %+v", m)
 		}
 	}
-	if st := lb.p.Status(); !strings.HasPrefix(st.Description, "4 members, 4 alive, joined ") || !st.Ready {
-		t.Errorf("status = %+v", st)
+	// The join call may still be returning when the events are out.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st := lb.p.Status()
+		if st.Description == "4 members, 4 alive, joined "+n0.AddrPort(7946) && st.Ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status = %+v", st)
+		}
 	}
 
 	t.Run("serf CLI", func(t *testing.T) {
@@ -223,6 +230,9 @@ func TestCluster(t *testing.T) {
 		a.waitFor(t, 10*time.Second, "lb seen by web-a", aliveIs("lb", "seed", "web-a", "web-b"))
 		if out := n1.Run(t, "serf", "members", "-status=alive"); strings.Count(out, "alive") != 4 {
 			t.Errorf("serf members in web-a's namespace:\n%s", out)
+		}
+		if out, err := exec.Command("serf", "join", rpc, n2.AddrPort(7946)).CombinedOutput(); err != nil || !strings.Contains(string(out), "1 nodes") {
+			t.Errorf("serf join: %v\n%s", err, out)
 		}
 		// serf event goes through the plugin's agent (a user event is not
 		// membership: no bus event, but the call must succeed).

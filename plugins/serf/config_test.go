@@ -2,34 +2,36 @@ package serf
 
 import (
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 )
 
+// decodeService parses a service file running the plugin with the engine's
+// parser and decodes its plugin table strictly into v.
+func decodeService(file string, v any) error {
+	svc, err := services.Parse("/etc/services.d/serf.toml", []byte(file), services.LoadOptions{Plugins: []string{Name}})
+	if err != nil {
+		return err
+	}
+	if svc.Plugin != Name || svc.PluginConfig == nil {
+		return fmt.Errorf("service runs plugin %q", svc.Plugin)
+	}
+	return svc.PluginConfig.Decode(v)
+}
+
 // TestSampleConfig decodes the embedded sample strictly and provisions it.
 func TestSampleConfig(t *testing.T) {
-	var file struct {
-		Plugin string  `toml:"plugin"`
-		Serf   *Plugin `toml:"serf"`
-	}
-	md, err := toml.Decode(SampleConfig, &file)
-	if err != nil {
+	p := new(Plugin)
+	if err := decodeService(SampleConfig, p); err != nil {
 		t.Fatal(err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		t.Fatalf("unknown keys in sample.conf: %v", und)
-	}
-	if file.Plugin != Name || file.Serf == nil {
-		t.Fatalf("decoded %+v", file)
-	}
 	t.Setenv("SERF_ENCRYPT_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
-	p := file.Serf
 	if err := p.Provision(newTestHost("web-1", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
@@ -71,19 +73,15 @@ func TestProvision(t *testing.T) {
 		{"rpc without port", `rpc_addr = "127.0.0.1"`, "serf: rpc_addr \"127.0.0.1\": a port is required"},
 		{"retry", `retry_interval = "10s"` + "\n" + `retry_max_interval = "1s"`, "serf: retry_interval 10s and retry_max_interval 1s"},
 		{"empty join", `join = [""]`, "serf: join: empty address"},
-		{"empty tag", "[tags]\n\"\" = \"x\"", "serf: tags: empty tag name"},
+		{"empty tag", "[serf.tags]\n\"\" = \"x\"", "serf: tags: empty tag name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p Plugin
-			md, err := toml.Decode(tt.toml, &p)
-			if err != nil {
+			if err := decodeService("plugin = \"serf\"\n[serf]\n"+tt.toml, &p); err != nil {
 				t.Fatal(err)
 			}
-			if und := md.Undecoded(); len(und) > 0 {
-				t.Fatalf("undecoded %v", und)
-			}
-			err = p.Provision(newTestHost("host-1", slog.Default()))
+			err := p.Provision(newTestHost("host-1", slog.Default()))
 			if tt.err == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

@@ -206,7 +206,13 @@ func (p *Plugin) stop(ctx context.Context) error {
 	}
 	close(p.stopping)
 	var errs []error
-	if *p.LeaveOnStop {
+	shutDown := false
+	select {
+	case <-p.agent.ShutdownCh():
+		shutDown = true // by `serf leave` over RPC: nothing left to leave
+	default:
+	}
+	if *p.LeaveOnStop && !shutDown {
 		done := make(chan error, 1)
 		go func() { done <- p.agent.Leave() }()
 		select {
