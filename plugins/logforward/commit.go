@@ -19,12 +19,14 @@ type committer struct {
 	end     uint64
 	wake    chan struct{}
 	// saved is the byte count (of all sent) whose marks are on disk.
-	saved  atomic.Uint64
-	failed bool
+	saved atomic.Uint64
+	// savedCh is signalled when saved rises.
+	savedCh chan struct{}
+	failed  bool
 }
 
 func newCommitter(log *slog.Logger, errs *atomic.Uint64) *committer {
-	return &committer{log: log, errs: errs, pending: map[*tailer]mark{}, wake: make(chan struct{}, 1)}
+	return &committer{log: log, errs: errs, pending: map[*tailer]mark{}, wake: make(chan struct{}, 1), savedCh: make(chan struct{}, 1)}
 }
 
 // put queues t's mark, which covers the sent bytes up to end.
@@ -55,7 +57,14 @@ func (c *committer) covered(end uint64) {
 func (c *committer) raise(end uint64) {
 	for {
 		old := c.saved.Load()
-		if end <= old || c.saved.CompareAndSwap(old, end) {
+		if end <= old {
+			return
+		}
+		if c.saved.CompareAndSwap(old, end) {
+			select {
+			case c.savedCh <- struct{}{}:
+			default:
+			}
 			return
 		}
 	}

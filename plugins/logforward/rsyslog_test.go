@@ -72,6 +72,7 @@ func startCollector(t *testing.T) *collector {
   defaultNetstreamDriverCAFile="%[1]s/ca.pem"
   defaultNetstreamDriverCertFile="%[1]s/server.pem"
   defaultNetstreamDriverKeyFile="%[1]s/server-key.pem")
+main_queue(queue.workerThreads="1")
 module(load="imptcp")
 module(load="imudp")
 module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")
@@ -188,6 +189,12 @@ func (c *collector) messages() []msg {
 		out = append(out, m)
 	}
 	return out
+}
+
+// count returns how many messages the collector wrote so far.
+func (c *collector) count() int {
+	b, _ := os.ReadFile(c.out)
+	return bytes.Count(b, []byte{'\n'})
 }
 
 // makeCerts writes a CA, a server certificate for 127.0.0.1 and a client

@@ -14,6 +14,10 @@ import (
 	"github.com/corralhq/corral/supervisor"
 )
 
+// ackPoll is how often the send queue is checked while waiting for the
+// collector's acknowledgments.
+const ackPoll = 200 * time.Microsecond
+
 // inflight is a batch written to the collector, not yet acknowledged.
 type inflight struct {
 	t   *tailer
@@ -89,9 +93,16 @@ func (s *sender) loop(ctx context.Context) error {
 				s.disconnect(fmt.Errorf("collector acknowledged nothing for %v", s.s.WriteTimeout))
 				continue
 			}
-			wait = time.Millisecond
+			wait = ackPoll // the kernel tells no one when the peer acknowledges
 		}
-		sleep(ctx, wait)
+		// Wake early when the committer saved marks (the window opens).
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-s.com.savedCh:
+		}
+		t.Stop()
 	}
 	return nil
 }
