@@ -49,6 +49,12 @@ func (p *Plugin) apply(ctx context.Context) bool {
 	}
 
 	changed := !unchanged(p.Destination, out)
+	early := changed && !force && p.runtimeFirst(ctx, data.Slots)
+	if early {
+		// HAProxy has the new assignment now, whatever becomes of the file.
+		p.slots.commit(names)
+	}
+	tWrite := time.Now()
 	if changed {
 		if err := p.writeFile(ctx, out); err != nil {
 			if errors.Is(err, errCheckFailed) {
@@ -61,16 +67,19 @@ func (p *Plugin) apply(ctx context.Context) bool {
 		}
 	}
 	p.slots.commit(names)
-	if changed || force || (p.Mode == ReloadRuntime && p.applied == nil) {
+	if !early && (changed || force || (p.Mode == ReloadRuntime && p.applied == nil)) {
 		p.pendingReload = true
 	}
+	tReload := time.Now()
 	did, err := p.reload(ctx, data.Slots, force)
+	p.log.Debug("template: pass", "changed", changed, "reloaded", did, "render", elapsed,
+		"runtime_first", early, "write_check", tReload.Sub(tWrite), "reload", time.Since(tReload))
 	if err != nil {
 		p.fail(fmt.Errorf("template: %w", err))
 		return false
 	}
 	p.pendingReload = false
-	if !changed && !did {
+	if !changed && !did && !early {
 		p.mu.Lock()
 		p.st.skipped++
 		p.mu.Unlock()

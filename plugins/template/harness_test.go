@@ -212,6 +212,8 @@ func freePort(t testing.TB) int {
 
 // haproxy is a real HAProxy in master-worker mode.
 type haproxy struct {
+	mu     sync.Mutex // pid and exited change on restart
+	pid    int
 	cmd    *exec.Cmd
 	master string
 	stats  string
@@ -298,51 +300,73 @@ func startHAProxy(t testing.TB, s Settings, port int) *haproxy {
 
 func (h *haproxy) start(t testing.TB) {
 	t.Helper()
+	t.Cleanup(func() { h.kill(syscall.SIGTERM) })
+	if err := h.run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run starts HAProxy and waits until its frontend accepts connections.
+func (h *haproxy) run() error {
+	h.mu.Lock()
 	h.exited = make(chan struct{})
+	h.mu.Unlock()
 	h.cmd = exec.Command("haproxy", "-W", "-db", "-S", h.master+",mode,600", "-f", h.cfg)
 	h.cmd.Stdout = io.Discard
 	h.cmd.Stderr = io.Discard
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := h.cmd.Start(); err != nil {
-		t.Fatalf("starting haproxy: %v", err)
+		return fmt.Errorf("starting haproxy: %w", err)
 	}
 	cmd, exited := h.cmd, h.exited
+	h.mu.Lock()
+	h.pid = cmd.Process.Pid
+	h.mu.Unlock()
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { h.kill(syscall.SIGTERM) })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", h.port), time.Second)
 		if err == nil {
 			c.Close()
 			if _, err := os.Stat(h.master); err == nil {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("haproxy did not come up on port %d", h.port)
+			return fmt.Errorf("haproxy did not come up on port %d", h.port)
 		}
 		select {
 		case <-exited:
-			t.Fatalf("haproxy exited: %v", cmd.ProcessState)
-		case <-time.After(10 * time.Millisecond):
+			return fmt.Errorf("haproxy exited: %v", cmd.ProcessState)
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
 
 // kill signals the process group and waits for the master to exit.
 func (h *haproxy) kill(sig syscall.Signal) {
+	h.mu.Lock()
+	pid, exited := h.pid, h.exited
+	h.mu.Unlock()
 	select {
-	case <-h.exited:
+	case <-exited:
 		return
 	default:
 	}
-	syscall.Kill(-h.cmd.Process.Pid, sig)
+	syscall.Kill(-pid, sig)
 	select {
-	case <-h.exited:
+	case <-exited:
 	case <-time.After(5 * time.Second):
-		syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
-		<-h.exited
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-exited
 	}
+}
+
+// masterPID returns the master's pid.
+func (h *haproxy) masterPID() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.pid
 }
 
 // reloads reads the master's reload counter.

@@ -72,3 +72,31 @@ func (p *Plugin) countReload() {
 	p.st.reloads++
 	p.mu.Unlock()
 }
+
+// runtimeFirst is runtime mode's fast path: when the change is only slots
+// filled or freed (no growth, HAProxy's state known), it is applied through
+// the runtime API before the file is written and checked, since the
+// commands carry only validated member data. It reports whether it applied
+// the change; on an error HAProxy's state becomes unknown and the reload
+// step after the write resyncs every slot or reloads.
+func (p *Plugin) runtimeFirst(ctx context.Context, slots []Slot) bool {
+	if p.Mode != ReloadRuntime || p.applied == nil || len(slots) != len(p.applied) {
+		return false
+	}
+	cmds := runtimeCommands(p.Backend, p.applied, slots, false)
+	if len(cmds) == 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.ReloadTimeout)
+	defer cancel()
+	if err := runtimeApply(ctx, p.StatsSocket, cmds); err != nil {
+		p.log.Warn("template: runtime api failed, will resync after writing the file", "error", err)
+		p.applied = nil
+		return false
+	}
+	p.applied = slots
+	p.mu.Lock()
+	p.st.runtimeUpdates++
+	p.mu.Unlock()
+	return true
+}
