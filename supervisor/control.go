@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 )
 
 // ErrAbnormal is returned by Start when the service exited while starting.
@@ -66,14 +67,30 @@ func (s *Supervisor) Start(ctx context.Context, name string) error {
 	if s.shuttingDown.Load() {
 		return ErrShuttingDown
 	}
+	before, _ := u.snapshot()
 	if err := u.send(ctx, cmdStart, 0); err != nil {
 		return err
 	}
+	var settle <-chan time.Time
 	for {
 		st, changed := u.snapshot()
+		if st.Restarts > before.Restarts {
+			return ErrAbnormal // it exited while starting and is being restarted
+		}
 		switch st.State {
 		case Running:
-			return nil
+			// Without a readiness check, running means only "spawned": like
+			// supervisord's startsecs, it must stay up a moment to count.
+			if svc := u.service(); svc.Ready != nil || svc.Plugin != "" {
+				return nil
+			}
+			if settle == nil {
+				left := startSettle - time.Since(st.Started)
+				if left <= 0 {
+					return nil
+				}
+				settle = time.After(left)
+			}
 		case Exited:
 			if st.LastExit != nil && st.LastExit.Success() {
 				return nil
@@ -81,16 +98,22 @@ func (s *Supervisor) Start(ctx context.Context, name string) error {
 			return ErrAbnormal
 		case Fatal:
 			return fmt.Errorf("%w: %s", ErrSpawn, st.Reason)
-		case Stopped:
+		case Stopped, Backoff:
 			return ErrAbnormal
 		}
 		select {
 		case <-changed:
+		case <-settle:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
+
+// startSettle is how long a service without a readiness check must stay up
+// for Start to report it started (supervisord's startsecs).
+const startSettle = time.Second
 
 // Stop stops a service and waits until its process group is gone.
 func (s *Supervisor) Stop(ctx context.Context, name string) error {

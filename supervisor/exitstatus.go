@@ -8,9 +8,9 @@ import (
 // ExitStatus is how a process ended, as reported by wait4.
 type ExitStatus struct {
 	// Code is the exit code when the process exited normally.
-	Code int
+	Code int `json:"code"`
 	// Signal is the signal that killed it, or 0.
-	Signal syscall.Signal
+	Signal syscall.Signal `json:"signal"`
 }
 
 // FromWaitStatus converts a raw wait status.

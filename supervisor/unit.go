@@ -315,7 +315,12 @@ func (u *unit) run() {
 				spawn()
 				continue
 			}
-			u.setState(Backoff, fmt.Sprintf("%s; restarting in %s", why, delay), record)
+			reason := "Exited too quickly (process log may have details)"
+			if notReady != nil {
+				reason = notReady.Error()
+			}
+			u.log.Info("restarting after backoff", "delay", delay)
+			u.setState(Backoff, reason, record)
 			timer = time.NewTimer(delay)
 			timerc = timer.C
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	_ "github.com/corralhq/corral/plugins/all" // the built-in plugins
 	"github.com/corralhq/corral/services"
@@ -131,18 +132,23 @@ func run(args []string) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	served := make(chan struct{})
 	if c.socket != "" {
 		ln, err := control.Listen(c.socket, c.socketGroup)
 		if err != nil {
 			log.Error("control socket disabled", "socket", c.socket, "err", err)
+			close(served)
 		} else {
 			go func() {
+				defer close(served)
 				err := control.Serve(ctx, ln, sup, control.Options{Logger: log.With("component", "control"), Version: version})
 				if err != nil && ctx.Err() == nil {
 					log.Error("control server", "err", err)
 				}
 			}()
 		}
+	} else {
+		close(served)
 	}
 	if c.metricsAddr != "" {
 		go func() {
@@ -151,5 +157,13 @@ func run(args []string) int {
 			}
 		}()
 	}
-	return sup.Run(ctx, c.main)
+	code = sup.Run(ctx, c.main)
+	// Close the control socket (and remove its file) before exiting, so
+	// that a client sees "no such file" rather than a dead socket.
+	cancel()
+	select {
+	case <-served:
+	case <-time.After(time.Second):
+	}
+	return code
 }
