@@ -348,3 +348,31 @@ func BenchmarkWriteLineToDisk(b *testing.B) {
 	}
 	s.Close()
 }
+
+// TestReaderInodeReused resumes from a position whose inode now belongs to
+// another file (told by the fingerprint): the reader starts that file from
+// its beginning and reports a gap, instead of skipping it.
+func TestReaderInodeReused(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(Options{Dir: dir, Logger: quietLogger()}, "x")
+	writeLines(s, "x", supervisor.Stdout, 1, 10)
+	s.Close()
+	sd := StreamDir(dir, "x", supervisor.Stdout)
+	r, _, err := OpenReader(sd, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Advance(50)
+	pos, _ := r.Position()
+	r.Close()
+	pos.Fingerprint++ // as if the inode had been reused by a new file
+	r, gap, err := OpenReader(sd, &pos)
+	if err != nil || !gap || r.Offset() != 0 || r.Name() != "" {
+		t.Fatalf("gap %v err %v offset %d name %q", gap, err, r.Offset(), r.Name())
+	}
+	buf := make([]byte, 100)
+	n, _ := r.Peek(buf)
+	if !bytes.HasPrefix(buf[:n], []byte("x stdout line 000001\n")) {
+		t.Fatalf("read %q", buf[:n])
+	}
+}

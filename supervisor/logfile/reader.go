@@ -65,8 +65,10 @@ func OpenReader(dir string, pos *Position) (r *Reader, gap bool, err error) {
 		if ok {
 			return r, false, nil
 		}
-		// The file is gone: go on with the first file after it.
-		r.id, r.name = pos.File, pos.Name
+		// The file is gone (or its inode was reused by a newer file, which
+		// the fingerprint tells): go on with the first file after it. Its
+		// identity is forgotten so that a reused inode is not skipped.
+		r.id, r.name = FileID{}, pos.Name
 		moved, err := r.Next()
 		if err != nil {
 			return nil, false, err
