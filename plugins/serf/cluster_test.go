@@ -287,7 +287,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("snapshot rejoin", func(t *testing.T) {
-		snap := filepath.Join(t.TempDir(), "serf.snapshot")
+		snap := filepath.Join(t.TempDir(), "lib", "corral", "serf.snapshot") // directory made by Start
 		since := time.Now()
 		c := startNode(t, n4, "web-c", nodeSettings(fmt.Sprintf("join = [%q]\nsnapshot = %q", n0.Addr, snap)))
 		lb.waitEvent(t, since, 20*time.Second, "member-join of web-c", eventAbout("member-join", "web-c"))

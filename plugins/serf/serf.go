@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -137,6 +139,11 @@ func (p *Plugin) Start(ctx context.Context) error {
 	}
 	if err := p.loadKey(); err != nil {
 		return fmt.Errorf("serf: %w", err)
+	}
+	if p.Snapshot != "" {
+		if err := os.MkdirAll(filepath.Dir(p.Snapshot), 0o700); err != nil {
+			return fmt.Errorf("serf: creating snapshot directory: %w", err)
+		}
 	}
 	p.stopping = make(chan struct{})
 	p.queue = newEventQueue()
