@@ -36,6 +36,7 @@ type config struct {
 	metricsAddr string
 	logLevel    string
 	noLogFiles  bool
+	noWatch     bool
 	main        []string
 }
 
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 	fs.StringVar(&c.socketGroup, "socket-group", envOr("CORRAL_SOCKET_GROUP", ""), "group allowed to use the control socket besides root (env CORRAL_SOCKET_GROUP)")
 	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", "/var/log/corral"), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
 	fs.BoolVar(&c.noLogFiles, "no-log-files", false, "write no service log files (console only)")
+	fs.BoolVar(&c.noWatch, "no-watch", false, "do not watch --services-dir; apply changes on SIGHUP or `supervisorctl update` only")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("CORRAL_LOG_LEVEL", "info"), "corral's own log level: debug, info, warn, error (env CORRAL_LOG_LEVEL)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -115,6 +117,9 @@ func run(args []string) int {
 		ServicesDir: c.servicesDir,
 		LogDir:      c.logDir,
 		Logger:      log,
+	}
+	if c.noWatch {
+		opts.WatchQuiet = -1
 	}
 	if !c.noLogFiles {
 		base := logfile.Options{Dir: c.logDir, Logger: log.With("component", "logfile")}

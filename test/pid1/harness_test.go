@@ -107,9 +107,15 @@ func writeServices(t *testing.T, files map[string]string) string {
 // PID namespace. main is the main command, if any.
 func start(t *testing.T, dir string, pidns bool, main ...string) *instance {
 	t.Helper()
+	return startWith(t, dir, pidns, nil, main...)
+}
+
+// startWith is start with extra corral flags.
+func startWith(t *testing.T, dir string, pidns bool, flags []string, main ...string) *instance {
+	t.Helper()
 	sock := filepath.Join(dir, "control.sock")
-	args := []string{"--services-dir", filepath.Join(dir, "services.d"), "--socket", sock,
-		"--log-dir", filepath.Join(dir, "log")}
+	args := append([]string{"--services-dir", filepath.Join(dir, "services.d"), "--socket", sock,
+		"--log-dir", filepath.Join(dir, "log")}, flags...)
 	if len(main) > 0 {
 		args = append(append(args, "--"), main...)
 	}

@@ -369,3 +369,31 @@ func TestOutputPrefixedWholeLines(t *testing.T) {
 		t.Fatalf("huge line: %d bytes in pieces %v, want %d bytes in pieces of at most %d", xs, pieces, long, supervisor.MaxLine)
 	}
 }
+
+func TestSIGHUPAppliesServiceFiles(t *testing.T) {
+	dir := writeServices(t, map[string]string{"old": `command = "sleep 1000"`})
+	in := startWith(t, dir, true, []string{"--no-watch"})
+	in.waitState("old", supervisor.Running, 10*time.Second)
+	if err := os.WriteFile(filepath.Join(dir, "services.d", "new.toml"), []byte(`command = "echo new > ${DIR}/new; exec sleep 1000"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "services.d", "old.toml")); err != nil {
+		t.Fatal(err)
+	}
+	in.signal(syscall.SIGHUP)
+	waitFile(t, filepath.Join(dir, "new"), 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		names := []string{}
+		for _, st := range in.status() {
+			names = append(names, st.Name)
+		}
+		if strings.Join(names, ",") == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("services after SIGHUP: %v, want [new]", names)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
