@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 )
 
@@ -374,5 +375,16 @@ func TestReaderInodeReused(t *testing.T) {
 	n, _ := r.Peek(buf)
 	if !bytes.HasPrefix(buf[:n], []byte("x stdout line 000001\n")) {
 		t.Fatalf("read %q", buf[:n])
+	}
+}
+
+func TestOptionsWith(t *testing.T) {
+	base := Options{Dir: "/x", MaxSize: 5, Keep: 7}
+	o := base.With(services.Log{MaxSize: 100, Keep: 3, Timestamps: true})
+	if o.MaxSize != 100 || o.Keep != 3 || !o.Timestamps || o.Dir != "/x" {
+		t.Fatalf("%+v", o)
+	}
+	if o := base.With(services.Log{Keep: 0}).withDefaults(); o.Keep != 0 || o.MaxSize != 5 {
+		t.Fatalf("keep 0: %+v", o)
 	}
 }

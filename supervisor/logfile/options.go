@@ -33,14 +33,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// With returns o overridden by a service's [log] settings: non-zero MaxSize
-// and Keep replace o's, and Timestamps is taken as is.
+// With returns o overridden by a service's [log] settings, as the services
+// package decodes them (defaults filled in): MaxSize when positive, Keep as
+// is (0 means no archives: current is cut and the old part deleted), and
+// Timestamps.
 func (o Options) With(l services.Log) Options {
 	if l.MaxSize > 0 {
 		o.MaxSize = l.MaxSize
 	}
-	if l.Keep != 0 {
-		o.Keep = l.Keep
+	o.Keep = l.Keep
+	if l.Keep == 0 {
+		o.Keep = -1
 	}
 	o.Timestamps = l.Timestamps
 	return o
