@@ -11,7 +11,7 @@ import (
 // plugins.
 func TestRegistered(t *testing.T) {
 	names := supervisor.PluginNames()
-	for _, want := range []string{"hook", "serf"} {
+	for _, want := range []string{"hook", "logforward", "serf", "template"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("plugin %q not registered (have %v)", want, names)
 		}
