@@ -260,4 +260,3 @@ func parseWrk(b *testing.B, out string) (requests, failed int) {
 	}
 	return requests, failed
 }
-

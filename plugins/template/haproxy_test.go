@@ -76,7 +76,12 @@ func TestJoinLeave(t *testing.T) {
 					t.Errorf("runtime updates = %v, want >= 3", metric(p, "corral_template_runtime_updates_total"))
 				}
 			case ReloadHAProxyMaster:
-				// Each confirmed reload was seen in the master's counter.
+				// Each confirmed reload was seen in the master's counter
+				// (the plugin counts it a poll after HAProxy does).
+				eventually(t, 5*time.Second, "the plugin to confirm the last reload", func() bool {
+					return metric(p, "corral_template_reloads_total") == float64(hp.reloads(t))
+				})
+				reloads = hp.reloads(t)
 				if float64(reloads) != metric(p, "corral_template_reloads_total") || reloads < 3 {
 					t.Errorf("master counts %d reloads, plugin confirmed %v; want equal and >= 3", reloads, metric(p, "corral_template_reloads_total"))
 				}
