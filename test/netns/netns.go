@@ -12,6 +12,10 @@
 // 10.213.<k>.1 (HostAddr), so the test can dial the nodes and the nodes can
 // dial the test.
 //
+// One network per k may live at a time in a process. Indexes taken so far:
+// 71 and 72 (plugins/serf tests and benchmarks), 201 (this package's test);
+// add yours here.
+//
 // Everything is removed in t.Cleanup. Names carry k and the test process id,
 // and leftovers of a dead process with the same k are swept on New.
 //
