@@ -68,3 +68,31 @@ func BenchmarkFailureLAN(b *testing.B) {
 func BenchmarkFailureLocal(b *testing.B) {
 	benchDetection(b, "local", syscall.SIGKILL, "member-failed")
 }
+
+// BenchmarkJoin: start of a node process (helper in a namespace, joining
+// the seed) until a peer publishes its member-join.
+func BenchmarkJoin(b *testing.B) {
+	nw := netns.New(b, benchSubnet, 2)
+	settings := "profile = \"lan\"\nretry_interval = \"100ms\"\nretry_max_interval = \"1s\"\n"
+	startNode(b, nw.Node(0), "seed", settings)
+	lb := startLocal(b, &Plugin{
+		NodeName: "lb", Bind: fmt.Sprintf("%s:%d", nw.HostAddr(), rootPort+1), Join: []string{nw.Node(0).AddrPort(7946)},
+		RPCAddr: "off",
+	})
+	var took []time.Duration
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("joiner-%d", i)
+		since := time.Now()
+		v := startNode(b, nw.Node(1), name, settings+fmt.Sprintf("join = [%q]", nw.Node(0).Addr))
+		e := lb.waitEvent(b, since, 20*time.Second, "join of "+name, eventAbout("member-join", name))
+		took = append(took, e.at.Sub(since))
+		b.StopTimer()
+		v.signal(syscall.SIGTERM)
+		lb.waitEvent(b, since, 20*time.Second, "leave of "+name, eventAbout("member-leave", name))
+		v.exited(b)
+		b.StartTimer()
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "ms-p50")
+	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "ms-max")
+}
