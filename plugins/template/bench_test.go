@@ -128,7 +128,8 @@ func joinToServed(b *testing.B, mode ReloadMode, joins int) {
 	b.ReportMetric(float64(hp.reloads(b)), "haproxy-reloads")
 }
 
-// BenchmarkChurnUnderLoad runs wrk against HAProxy (loopback only) while
+// BenchmarkChurnUnderLoad runs wrk against HAProxy (loopback only), with
+// keep-alive connections and with "Connection: close", while
 // the membership changes 100 times (a change every 100ms, two nodes
 // toggling over three stable ones), and reports wrk's failed requests and
 // reloads lost. Modes: the plugin's runtime and haproxy-master modes, a
@@ -138,16 +139,21 @@ func BenchmarkChurnUnderLoad(b *testing.B) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Fatalf("wrk not found: install the Debian package wrk: %v", err)
 	}
-	for _, mode := range []string{"runtime", "haproxy-master", "kill-usr2", "restart"} {
-		b.Run(mode, func(b *testing.B) {
-			for b.Loop() {
-				churn(b, mode, 100, 100*time.Millisecond)
-			}
-		})
+	for _, conn := range []string{"keepalive", "close"} {
+		for _, mode := range []string{"runtime", "haproxy-master", "kill-usr2", "restart"} {
+			b.Run(conn+"/"+mode, func(b *testing.B) {
+				for b.Loop() {
+					churn(b, mode, conn == "close", 100, 100*time.Millisecond)
+				}
+			})
+		}
 	}
 }
 
-func churn(b *testing.B, mode string, changes int, every time.Duration) {
+// churn runs one churn measurement; with closeConn wrk sends
+// "Connection: close", so no request races the close of an idle
+// keep-alive connection by an old worker.
+func churn(b *testing.B, mode string, closeConn bool, changes int, every time.Duration) {
 	dir := b.TempDir()
 	port := freePort(b)
 	s := setupFiles(b, dir, port, haproxyTemplate)
@@ -193,8 +199,11 @@ func churn(b *testing.B, mode string, changes int, every time.Duration) {
 	time.Sleep(300 * time.Millisecond) // let the first render settle
 	reloads0 := hp.reloads(b)
 	dur := time.Duration(changes)*every + 2*time.Second
-	wrk := exec.Command("wrk", "-t2", "-c32", "-d"+strconv.Itoa(int(dur.Seconds())+1)+"s", "--timeout", "2s",
-		fmt.Sprintf("http://127.0.0.1:%d/", port))
+	args := []string{"-t2", "-c32", "-d" + strconv.Itoa(int(dur.Seconds())+1) + "s", "--timeout", "2s"}
+	if closeConn {
+		args = append(args, "-H", "Connection: close")
+	}
+	wrk := exec.Command("wrk", append(args, fmt.Sprintf("http://127.0.0.1:%d/", port))...)
 	var out strings.Builder
 	wrk.Stdout, wrk.Stderr = &out, &out
 	if err := wrk.Start(); err != nil {

@@ -45,6 +45,7 @@ type Plugin struct {
 	tmpl      *texttemplate.Template
 	alive     []supervisor.Member // latest alive list
 	haveEvent bool
+	started   bool // Start launched the run loop
 	force     bool // render and reload even if the bytes did not change
 	st        stats
 
@@ -88,6 +89,7 @@ func (p *Plugin) Start(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	p.tmpl = t
+	p.started = true
 	p.mu.Unlock()
 	p.host.Go(func(ctx context.Context) error {
 		defer close(p.done)
@@ -121,7 +123,10 @@ func (p *Plugin) Reload(ctx context.Context) error {
 // deadline. It is safe to call twice.
 func (p *Plugin) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() { close(p.stop) })
-	if p.host == nil {
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
 		return nil
 	}
 	select {

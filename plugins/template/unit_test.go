@@ -1,6 +1,7 @@
 package template
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -207,5 +208,25 @@ func TestRenderHelpers(t *testing.T) {
 	out, err := render(tm, &Data{Members: []Member{{Name: "a", Tags: map[string]string{"z": "zz"}}}, Env: environ()})
 	if err != nil || string(out) != "A 1 zz env-ok" {
 		t.Errorf("render = %q, %v", out, err)
+	}
+}
+
+// TestStopWithoutStart: Stop after a failed Start (missing template)
+// returns at once, twice.
+func TestStopWithoutStart(t *testing.T) {
+	h := newTestHost(t)
+	p := newPlugin(Settings{Source: t.TempDir() + "/missing.tmpl", Destination: t.TempDir() + "/out"})
+	if err := p.Provision(h); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "template: reading template") {
+		t.Fatalf("Start with a missing template = %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for range 2 {
+		if err := p.Stop(ctx); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
 	}
 }
