@@ -244,9 +244,20 @@ func TestFollowAcrossRotation(t *testing.T) {
 			mu.Unlock()
 		})
 	}()
+	// Follow starts at offset 0 of the file current when it opens: wait
+	// until it has line 1 before rotating.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		c := got.Len()
+		mu.Unlock()
+		if c > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	writeLines(s, "f", supervisor.Stdout, 2, 200)
 	s.Flush()
-	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		mu.Lock()
 		c := bytes.Count(got.Bytes(), []byte{'\n'})
