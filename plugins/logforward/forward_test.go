@@ -368,3 +368,14 @@ func TestFormat(t *testing.T) {
 		t.Fatalf("sanitize = %q", s)
 	}
 }
+
+func BenchmarkFormat(b *testing.B) {
+	f := newFormatter("node-1.example.com", 1, false)
+	line := append([]byte("2026-11-24T21:03:04.123456789Z "), bytes.Repeat([]byte("x"), 200)...)
+	out := make([]byte, 0, 64<<10)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out = f.append(out[:0], []byte("web"), supervisor.Stdout, uint64(i), line)
+	}
+}

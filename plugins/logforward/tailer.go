@@ -84,15 +84,35 @@ func (t *tailer) open() (bool, error) {
 
 // fill formats lines into out until it holds max bytes or no whole line is
 // left; it returns out and the number of lines added. The read mark moves
-// past the lines added.
+// past the lines added. On an error, nothing is added and the mark stays,
+// so the lines are read again.
 func (t *tailer) fill(out []byte, max int, f *formatter) ([]byte, int, error) {
-	lines := 0
 	if t.r == nil {
 		if ok, err := t.open(); !ok || err != nil {
 			return out, 0, err
 		}
 	}
-	moved := false
+	start, orig := len(out), t.read
+	out, lines, err := t.readLines(out, max, f)
+	if err == nil && lines > 0 {
+		var pos logfile.Position
+		if pos, err = t.r.Position(); err == nil {
+			t.read.pos, t.read.set = pos, true
+			return out, lines, nil
+		}
+	}
+	if err != nil {
+		t.read = orig
+		t.close()
+		return out[:start], 0, err
+	}
+	return out, lines, nil
+}
+
+// readLines is fill's loop; it moves the reader and the seq, not the mark's
+// position.
+func (t *tailer) readLines(out []byte, max int, f *formatter) ([]byte, int, error) {
+	lines := 0
 	for len(out) < max {
 		n, err := t.r.Peek(t.buf)
 		if err != nil {
@@ -116,6 +136,9 @@ func (t *tailer) fill(out []byte, max int, f *formatter) ([]byte, int, error) {
 				continue // written just before the rotation
 			}
 			if n == 0 {
+				if lines > 0 {
+					break // end the batch in this file: its mark is simple
+				}
 				next, err := t.r.Next()
 				if err != nil {
 					return out, lines, fmt.Errorf("following %s: %w", t.dir, err)
@@ -144,14 +167,6 @@ func (t *tailer) fill(out []byte, max int, f *formatter) ([]byte, int, error) {
 			lines++
 		}
 		t.r.Advance(used)
-		moved = true
-	}
-	if moved {
-		pos, err := t.r.Position()
-		if err != nil {
-			return out, lines, err
-		}
-		t.read.pos, t.read.set = pos, true
 	}
 	return out, lines, nil
 }

@@ -157,6 +157,12 @@ func (s *Sink) Stats() Stats {
 // run is the writer goroutine: it writes each stream's pending lines.
 func (s *Sink) run() {
 	defer close(s.done)
+	// Create both files now, so that an idle stream can be tailed.
+	for _, st := range s.streams {
+		if err := st.open(); err != nil {
+			st.fail(fmt.Errorf("opening %s: %w", st.dir, err), nil)
+		}
+	}
 	for {
 		select {
 		case <-s.wake:
