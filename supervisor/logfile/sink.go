@@ -22,6 +22,8 @@ type Sink struct {
 	done    chan struct{}
 	closed  atomic.Bool
 	once    sync.Once
+	fmu     sync.Mutex
+	flushed *sync.Cond // broadcast after each round of writes, under fmu
 }
 
 // Stats counts what a Sink did since it was opened.
@@ -54,6 +56,7 @@ func Open(opts Options, service string) (*Sink, error) {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	s.flushed = sync.NewCond(&s.fmu)
 	for _, st := range []supervisor.Stream{supervisor.Stdout, supervisor.Stderr} {
 		s.streams[st] = &stream{
 			dir:    StreamDir(opts.Dir, service, st),
@@ -107,21 +110,35 @@ func (s *Sink) WriteLine(l *supervisor.Line) {
 
 // Flush waits until the lines queued so far are written (or dropped).
 func (s *Sink) Flush() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	for !s.idle() && !s.closed.Load() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		s.flushed.Wait()
+	}
+}
+
+// idle reports whether nothing is queued or being written.
+func (s *Sink) idle() bool {
 	for _, st := range s.streams {
-		for {
-			st.mu.Lock()
-			idle := len(st.pend) == 0 && !st.busy
-			st.mu.Unlock()
-			if idle || s.closed.Load() {
-				break
-			}
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-			time.Sleep(time.Millisecond)
+		st.mu.Lock()
+		busy := len(st.pend) > 0 || st.busy
+		st.mu.Unlock()
+		if busy {
+			return false
 		}
 	}
+	return true
+}
+
+// signalFlushed wakes Flush callers.
+func (s *Sink) signalFlushed() {
+	s.fmu.Lock()
+	s.flushed.Broadcast()
+	s.fmu.Unlock()
 }
 
 // Close writes what is queued, syncs and closes the files. It is safe to
@@ -156,6 +173,7 @@ func (s *Sink) Stats() Stats {
 
 // run is the writer goroutine: it writes each stream's pending lines.
 func (s *Sink) run() {
+	defer s.signalFlushed()
 	defer close(s.done)
 	// Create both files now, so that an idle stream can be tailed.
 	for _, st := range s.streams {
@@ -167,6 +185,7 @@ func (s *Sink) run() {
 		select {
 		case <-s.wake:
 			s.flushAll()
+			s.signalFlushed()
 		case <-s.quit:
 			s.flushAll()
 			return
