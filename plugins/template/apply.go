@@ -55,6 +55,7 @@ func (p *Plugin) apply(ctx context.Context) bool {
 		p.slots.commit(names)
 	}
 	tWrite := time.Now()
+	wasBehind := p.fileBehind
 	if changed {
 		if err := p.writeFile(ctx, out); err != nil {
 			if errors.Is(err, errCheckFailed) {
@@ -62,12 +63,20 @@ func (p *Plugin) apply(ctx context.Context) bool {
 				p.st.checkFailures++
 				p.mu.Unlock()
 			}
+			if early {
+				p.fileBehind = true
+			}
 			p.fail(fmt.Errorf("template: %w", err))
 			return false
 		}
+		p.fileBehind = false
 	}
 	p.slots.commit(names)
-	if !early && (changed || force || (p.Mode == ReloadRuntime && p.applied == nil)) {
+	// A file catching up with slots already applied through the runtime API
+	// needs no reload.
+	catchUp := wasBehind && p.Mode == ReloadRuntime && p.applied != nil &&
+		len(p.applied) == len(data.Slots) && len(runtimeCommands(p.Backend, p.applied, data.Slots, false)) == 0
+	if !early && (force || (changed && !catchUp) || (p.Mode == ReloadRuntime && p.applied == nil)) {
 		p.pendingReload = true
 	}
 	tReload := time.Now()

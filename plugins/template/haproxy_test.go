@@ -344,3 +344,53 @@ func TestMasterReloadRetried(t *testing.T) {
 		t.Errorf("master reloads = %d, want 1 (the retry)", hp.reloads(t))
 	}
 }
+
+// TestRuntimeCheckFailureCatchUp: in runtime mode a join is served through
+// the runtime API even while the check fails; the file is kept and the error
+// shown; once the check passes the file catches up without a reload.
+func TestRuntimeCheckFailureCatchUp(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	s := setupFiles(t, dir, port, haproxyTemplate)
+	s.Mode = ReloadRuntime
+	failFlag := dir + "/fail"
+	s.Check = []string{"sh", "-c", "if [ -e " + failFlag + " ]; then echo forced failure; exit 1; fi; exec haproxy -c -f \"$0\"", "{{staged}}"}
+	hp := startHAProxy(t, s, port)
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.bus)
+	a := startWebNode(t, 81, "web-a")
+	b := startWebNode(t, 82, "web-b")
+	c.join(a.member())
+	hp.waitServed(t, "web-a", 10*time.Second)
+	eventually(t, 5*time.Second, "web-a in the file", func() bool {
+		cfg, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(cfg), a.member().Addr)
+	})
+
+	if err := os.WriteFile(failFlag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.join(b.member())
+	hp.waitServed(t, "web-b", 10*time.Second)
+	eventually(t, 5*time.Second, "the check failure in status", func() bool {
+		return strings.Contains(p.Status().Description, "forced failure")
+	})
+	if cfg, _ := os.ReadFile(s.Destination); strings.Contains(string(cfg), b.member().Addr) {
+		t.Fatalf("file has web-b although its check failed:\n%s", cfg)
+	}
+
+	os.Remove(failFlag)
+	c.publish("member-update", a.member()) // same members: a new pass
+	eventually(t, 5*time.Second, "the file to catch up", func() bool {
+		cfg, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(cfg), b.member().Addr) && p.Status().Ready
+	})
+	if r := hp.reloads(t); r != 0 {
+		t.Errorf("haproxy reloaded %d times, want 0", r)
+	}
+	if got := hp.served(20); got["web-a"] == 0 || got["web-b"] == 0 {
+		t.Errorf("served %v, want web-a and web-b", got)
+	}
+}

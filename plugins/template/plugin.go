@@ -53,6 +53,7 @@ type Plugin struct {
 	slots         slotTable
 	applied       []Slot // slots HAProxy is known to have (runtime mode); nil: unknown
 	pendingReload bool   // a reload failed after the file was installed
+	fileBehind    bool   // runtime API ahead of the file (its write failed)
 	lastRejected  string
 }
 
