@@ -21,6 +21,7 @@ build: ## static binaries into dist/ (corral, supervisorctl, webapp)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(DIST)/ ./cmd/corral ./cmd/supervisorctl ./cmd/webapp
 
 base: ## the base image corral/debian:bookworm-slim (pulled, or debootstrapped)
+	.ci/deps.sh demo
 	.ci/base-image.sh
 
 images: build base ## both images: corral/ha and corral/webapp
@@ -42,8 +43,9 @@ demo-status: ## what runs, and a few answers through the balancer
 demo-down: ## remove the demo's containers and network
 	.ci/demo.sh down
 
-test: ## all tests
-	$(GO) test -count=1 ./...
+test: ## install the tests' Debian packages if missing, then run every test (needs root)
+	.ci/deps.sh test
+	$(GO) test -count=1 -p 1 -timeout 60m ./...
 
 e2e: ## only the end-to-end tests in containers (builds the images)
 	$(GO) test -count=1 -v ./test/e2e/
