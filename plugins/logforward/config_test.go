@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
 )
@@ -41,6 +42,37 @@ func TestSampleConfig(t *testing.T) {
 	}
 	if _, ok := f().(*Forwarder); !ok {
 		t.Fatal("the factory does not make a *Forwarder")
+	}
+}
+
+// TestSampleConfigAsServiceFile reads the sample the way corral does: as a
+// service file, its [logforward] table decoded strictly into the plugin.
+func TestSampleConfigAsServiceFile(t *testing.T) {
+	svc, err := services.Parse("/etc/services.d/logforward.toml", []byte(SampleConfig), services.LoadOptions{Plugins: supervisor.PluginNames()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.Plugin != "logforward" || svc.PluginConfig == nil {
+		t.Fatalf("plugin %q, config %v", svc.Plugin, svc.PluginConfig)
+	}
+	f := &Forwarder{}
+	if err := svc.PluginConfig.Decode(f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Address != "logs.example.com:6514" || f.BatchSize != 1<<20 || f.PollInterval != 100*time.Millisecond {
+		t.Fatalf("decoded %+v", f.Config)
+	}
+	if err := f.Provision(newTestHost(t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	// A misspelt key is an error naming it.
+	bad := strings.Replace(SampleConfig, "batch_size", "batchsize", 1)
+	svc, err = services.Parse("/etc/services.d/logforward.toml", []byte(bad), services.LoadOptions{})
+	if err == nil {
+		err = svc.PluginConfig.Decode(&Forwarder{})
+	}
+	if err == nil || !strings.Contains(err.Error(), "batchsize") {
+		t.Fatalf("misspelt key: error %v", err)
 	}
 }
 
