@@ -97,8 +97,8 @@ func TestHAServicesAndLogs(t *testing.T) {
 	var found string
 	deadline := time.Now().Add(startLimit)
 	for time.Now().Before(deadline) {
-		out, _ := c.exec("ha", "grep", "-F", marker, "/var/log/cluster/all.log")
-		if found = strings.TrimSpace(out); found != "" {
+		if out, err := c.exec("ha", "grep", "-F", marker, "/var/log/cluster/all.log"); err == nil {
+			found = strings.TrimSpace(out)
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -118,9 +118,20 @@ func TestHAServicesAndLogs(t *testing.T) {
 	if !strings.Contains(logs, "[webapp] ") || !strings.Contains(logs, marker) {
 		t.Errorf("docker logs web1 lack the [webapp] prefix or the request line:\n%s", logs)
 	}
-	haLogs := c.logs("ha")
-	if !strings.Contains(haLogs, "[haproxy-config]") && !strings.Contains(haLogs, "[haproxy]") && !strings.Contains(haLogs, "[rsyslog]") {
-		t.Errorf("docker logs ha show no service output with a [name] prefix:\n%s", haLogs)
+	// HAProxy logs a server leaving to its stdout: it must show in docker
+	// logs ha with the [haproxy] prefix.
+	mustDocker(t, "stop", c.name("web1"))
+	var haLine string
+	for deadline := time.Now().Add(startLimit); time.Now().Before(deadline) && haLine == ""; time.Sleep(100 * time.Millisecond) {
+		for _, l := range strings.Split(c.logs("ha"), "\n") {
+			if strings.HasPrefix(l, "[haproxy] ") && strings.Contains(l, "DOWN") {
+				haLine = l
+				break
+			}
+		}
+	}
+	if haLine == "" {
+		t.Errorf("docker logs ha show no [haproxy] line about web1 going down:\n%s", c.logs("ha"))
 	}
 }
 
@@ -154,7 +165,10 @@ func TestStopAndRestartHA(t *testing.T) {
 	}
 	order := stopOrder(c.logs("ha"))
 	t.Logf("stop order: %v", order)
-	for _, p := range [][2]string{{"haproxy", "haproxy-config"}, {"logforward", "rsyslog"}} {
+	for _, p := range [][2]string{
+		{"haproxy", "haproxy-config"}, {"haproxy-config", "logforward"},
+		{"serf", "logforward"}, {"logforward", "rsyslog"},
+	} {
 		if !before(order, p[0], p[1]) {
 			t.Errorf("%s should stop before %s (it starts after it); stop order %v", p[0], p[1], order)
 		}
