@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -67,16 +68,23 @@ func parseShowProc(out string) (masterCounters, error) {
 	return masterCounters{}, errors.New("parsing show proc: no master line")
 }
 
+// errNotRunning means HAProxy's socket does not exist: HAProxy is not
+// running, and will read the installed file when it starts.
+var errNotRunning = errors.New("haproxy is not running (no socket)")
+
 // retryDelay is the pause between attempts on a refusing master socket.
 const retryDelay = 10 * time.Millisecond
 
-// masterCounters reads the master's counters, retrying while the socket
+// readMaster reads the master's counters, retrying while the socket
 // refuses (the master is re-executing) until ctx ends.
 func readMaster(ctx context.Context, sock string) (masterCounters, error) {
 	for {
 		out, err := cliCommand(ctx, sock, "show proc")
 		if err == nil {
 			return parseShowProc(out)
+		}
+		if errors.Is(err, syscall.ENOENT) {
+			return masterCounters{}, fmt.Errorf("%w: %v", errNotRunning, err)
 		}
 		if ctx.Err() != nil {
 			return masterCounters{}, fmt.Errorf("reading master counters: %w", err)

@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -320,28 +321,71 @@ func TestBurst(t *testing.T) {
 	}
 }
 
-// TestMasterReloadRefused: a reload with no master listening fails within
-// the deadline, is shown in Status, and is retried once the master is up.
+// TestMasterNotRunning: with no HAProxy (no master socket) the file is
+// installed without an error; HAProxy started later serves from it.
+func TestMasterNotRunning(t *testing.T) {
+	for _, mode := range []ReloadMode{ReloadHAProxyMaster, ReloadRuntime} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePort(t)
+			s := setupFiles(t, dir, port, haproxyTemplate)
+			s.Mode = mode
+			h := newTestHost(t)
+			p := newPlugin(s)
+			startPlugin(t, h, p)
+			c := newCluster(h.bus)
+			a := startWebNode(t, 61, "web-a")
+			c.join(a.member())
+			eventually(t, 5*time.Second, "web-a in the file", func() bool {
+				cfg, _ := os.ReadFile(s.Destination)
+				return strings.Contains(string(cfg), a.member().Addr)
+			})
+			time.Sleep(50 * time.Millisecond)
+			if st := p.Status(); !st.Ready || strings.Contains(st.Description, "error") {
+				t.Errorf("status = %+v, want ready without error", st)
+			}
+			hp := startHAProxy(t, s, port)
+			hp.waitServed(t, "web-a", 5*time.Second)
+			if r := hp.reloads(t); r != 0 {
+				t.Errorf("master reloads = %d, want 0", r)
+			}
+		})
+	}
+}
+
+// TestMasterReloadRetried: a master socket that refuses (stale, or the
+// master re-executing) fails the reload at reload_timeout, shows the
+// error, and the reload is retried until HAProxy answers and confirms it.
 func TestMasterReloadRetried(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	s := setupFiles(t, dir, port, haproxyTemplate)
 	s.Mode = ReloadHAProxyMaster
 	s.ReloadTimeout = 300 * time.Millisecond
+	// A stale socket: the file exists, nobody listens (ECONNREFUSED).
+	ln, err := net.Listen("unix", s.MasterSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
 	c := newCluster(h.bus)
-	a := startWebNode(t, 61, "web-a")
+	a := startWebNode(t, 63, "web-a")
 	c.join(a.member())
 	eventually(t, 5*time.Second, "reload error", func() bool {
 		return strings.Contains(p.Status().Description, "reloading haproxy")
 	})
-	hp := startHAProxy(t, s, port) // starts from the installed file
+	if st := p.Status(); st.Ready {
+		t.Errorf("status = %+v, want not ready", st)
+	}
+	hp := startHAProxy(t, s, port) // replaces the stale socket
 	hp.waitServed(t, "web-a", 5*time.Second)
 	eventually(t, 10*time.Second, "retried reload", func() bool { return p.Status().Ready })
-	if hp.reloads(t) != 1 {
-		t.Errorf("master reloads = %d, want 1 (the retry)", hp.reloads(t))
+	if r := hp.reloads(t); r != 1 {
+		t.Errorf("master reloads = %d, want 1 (the retry)", r)
 	}
 }
 

@@ -2,6 +2,7 @@ package template
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -26,6 +27,10 @@ func (p *Plugin) reload(ctx context.Context, slots []Slot, force bool) (bool, er
 		return true, nil
 	case ReloadHAProxyMaster:
 		if err := masterReload(ctx, p.MasterSocket); err != nil {
+			if errors.Is(err, errNotRunning) {
+				p.log.Info("template: haproxy not running; it will read the new file when it starts", "master_socket", p.MasterSocket)
+				return false, nil
+			}
 			return false, fmt.Errorf("reloading haproxy through %s: %w", p.MasterSocket, err)
 		}
 		p.countReload()
@@ -59,6 +64,11 @@ func (p *Plugin) runtime(ctx context.Context, slots []Slot, force bool) error {
 	}
 	p.applied = nil
 	if err := masterReload(ctx, p.MasterSocket); err != nil {
+		if errors.Is(err, errNotRunning) {
+			// It starts from the installed file; the next pass pushes every slot.
+			p.log.Info("template: haproxy not running; it will read the new file when it starts", "master_socket", p.MasterSocket)
+			return nil
+		}
 		return fmt.Errorf("reloading haproxy through %s: %w", p.MasterSocket, err)
 	}
 	p.countReload()
