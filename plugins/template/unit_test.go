@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 )
 
@@ -228,5 +229,44 @@ func TestStopWithoutStart(t *testing.T) {
 		if err := p.Stop(ctx); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
+	}
+}
+
+// TestSampleThroughServices decodes the sample the way corral does: the
+// services parser, then the plugin table strictly into a fresh plugin.
+func TestSampleThroughServices(t *testing.T) {
+	svc, err := services.Parse("/etc/services.d/haproxy-config.toml", []byte(SampleConfig()), services.LoadOptions{})
+	if err != nil {
+		t.Fatalf("parsing sample.conf: %v", err)
+	}
+	if svc.Plugin != PluginName || svc.PluginConfig == nil {
+		t.Fatalf("plugin = %q, config %v", svc.Plugin, svc.PluginConfig)
+	}
+	p := New()
+	if err := svc.PluginConfig.Decode(p); err != nil {
+		t.Fatalf("decoding [template]: %v", err)
+	}
+	if err := p.Provision(newTestHost(t)); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	if p.Mode != ReloadRuntime || p.Backend != "web" || p.CheckTimeout != 10*time.Second || p.Perms != 0o644 {
+		t.Errorf("decoded %+v", p.Settings)
+	}
+
+	bad := strings.Replace(SampleConfig(), "wait_max = \"2s\"", "wait_max = \"2s\"\nwait_maxx = \"1s\"", 1)
+	svc, err = services.Parse("/etc/services.d/haproxy-config.toml", []byte(bad), services.LoadOptions{})
+	if err == nil {
+		err = svc.PluginConfig.Decode(New())
+	}
+	if err == nil || !strings.Contains(err.Error(), "wait_maxx") {
+		t.Errorf("unknown key: err = %v, want it named", err)
+	}
+	bad = strings.Replace(SampleConfig(), `reload = "runtime"`, `reload = "usr2"`, 1)
+	svc, err = services.Parse("/etc/services.d/haproxy-config.toml", []byte(bad), services.LoadOptions{})
+	if err == nil {
+		err = svc.PluginConfig.Decode(New())
+	}
+	if err == nil || !strings.Contains(err.Error(), "usr2") {
+		t.Errorf("bad mode: err = %v, want it named", err)
 	}
 }
