@@ -19,6 +19,9 @@ func cliCommand(ctx context.Context, path, line string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return "", fmt.Errorf("%w: %v", errNotRunning, err)
+		}
 		return "", err
 	}
 	defer conn.Close()
@@ -83,8 +86,8 @@ func readMaster(ctx context.Context, sock string) (masterCounters, error) {
 		if err == nil {
 			return parseShowProc(out)
 		}
-		if errors.Is(err, syscall.ENOENT) {
-			return masterCounters{}, fmt.Errorf("%w: %v", errNotRunning, err)
+		if errors.Is(err, errNotRunning) {
+			return masterCounters{}, err
 		}
 		if ctx.Err() != nil {
 			return masterCounters{}, fmt.Errorf("reading master counters: %w", err)

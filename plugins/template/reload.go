@@ -58,6 +58,11 @@ func (p *Plugin) runtime(ctx context.Context, slots []Slot, force bool) error {
 			p.mu.Unlock()
 			return nil
 		}
+		if errors.Is(err, errNotRunning) {
+			p.applied = nil // the next pass pushes every slot
+			p.log.Info("template: haproxy not running; it will read the new file when it starts", "stats_socket", p.StatsSocket)
+			return nil
+		}
 		p.log.Warn("template: runtime api failed, reloading haproxy", "error", err)
 	} else {
 		p.log.Info("template: reloading haproxy", "slots", len(slots), "grew", grew, "forced", force)
