@@ -76,16 +76,18 @@ func TestHAServicesAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, out := c.status("ha")
-	for _, name := range []string{"rsyslog", "haproxy", "haproxy-config", "serf", "logforward"} {
-		if st[name] != "RUNNING" {
-			t.Errorf("service %s in ha is %q, want RUNNING; supervisorctl status:\n%s", name, st[name], out)
+	for node, names := range map[string][]string{
+		"ha":   {"haproxy", "haproxy-config", "logforward", "rsyslog", "serf"},
+		"web1": {"logforward", "serf", "webapp"},
+	} {
+		st, out := c.status(node)
+		if len(st) != len(names) {
+			t.Errorf("%s runs %d services, want %d (%v); supervisorctl status:\n%s", node, len(st), len(names), names, out)
 		}
-	}
-	wst, wout := c.status("web1")
-	for _, name := range []string{"webapp", "serf", "logforward"} {
-		if wst[name] != "RUNNING" {
-			t.Errorf("service %s in web1 is %q, want RUNNING; supervisorctl status:\n%s", name, wst[name], wout)
+		for _, name := range names {
+			if st[name] != "RUNNING" {
+				t.Errorf("service %s in %s is %q, want RUNNING; supervisorctl status:\n%s", name, node, st[name], out)
+			}
 		}
 	}
 
