@@ -29,12 +29,19 @@ type pluginInstance struct {
 
 // newPlugin builds and provisions a plugin value for svc without starting
 // it: factory, strict decode of its table, Provision.
-func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (Plugin, error) {
+func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (p Plugin, err error) {
 	f, ok := LookupPlugin(svc.Plugin)
 	if !ok {
-		return nil, fmt.Errorf("%s: unknown plugin %q", svc.File, svc.Plugin)
+		return nil, &services.Error{File: svc.File, Key: "plugin", Service: svc.Name, Err: fmt.Errorf("unknown plugin %q", svc.Plugin)}
 	}
-	p := f()
+	// A plugin's factory, decoder hooks and Provision are its code: a panic
+	// there is a bad plugin, never a crashed corral.
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, &services.Error{File: svc.File, Key: svc.Plugin, Service: svc.Name, Err: fmt.Errorf("plugin panicked while provisioning: %v", v)}
+		}
+	}()
+	p = f()
 	if svc.PluginConfig != nil {
 		if err := svc.PluginConfig.Decode(p); err != nil {
 			return nil, err
@@ -42,7 +49,7 @@ func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (Plugin,
 	}
 	if pv, ok := p.(Provisioner); ok {
 		if err := pv.Provision(host); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", svc.File, svc.Plugin, err)
+			return nil, &services.Error{File: svc.File, Key: svc.Plugin, Service: svc.Name, Err: err}
 		}
 	}
 	return p, nil
@@ -63,20 +70,11 @@ func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error)
 		return nil, err
 	}
 	in.p = p
-	if h, ok := p.(EventHandler); ok {
+	// Subscribe before Start so that no event published from here on is
+	// missed; deliver only once Start has returned.
+	h, handles := p.(EventHandler)
+	if handles {
 		in.sub = s.bus.Subscribe(true, h.Topics()...)
-		in.host.Go(func(ctx context.Context) error {
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-in.sub.C():
-					for _, ev := range in.sub.Drain() {
-						h.HandleEvent(ev)
-					}
-				}
-			}
-		})
 	}
 	go func() {
 		err := in.protect("start", func() error { return p.Start(in.ctx) })
@@ -84,6 +82,22 @@ func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error)
 			in.fail(err)
 			in.readyc <- err
 			return
+		}
+		if handles {
+			in.host.Go(func(ctx context.Context) error {
+				for {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-in.sub.C():
+						for _, ev := range in.sub.Drain() {
+							if err := in.protect("event", func() error { h.HandleEvent(ev); return nil }); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			})
 		}
 		in.readyc <- nil
 	}()
