@@ -1,0 +1,149 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// crashy is a test plugin that fails in one of several ways.
+type crashy struct {
+	Mode string `toml:"mode"`
+	host Host
+}
+
+func init() {
+	Register("test-crashy", func() Plugin { return &crashy{} })
+}
+
+func (c *crashy) Provision(h Host) error {
+	if c.Mode == "" {
+		return errors.New("mode is required")
+	}
+	c.host = h
+	return nil
+}
+
+func (c *crashy) Start(ctx context.Context) error {
+	switch c.Mode {
+	case "start-error":
+		return errors.New("cannot start")
+	case "panic":
+		c.host.Go(func(ctx context.Context) error {
+			time.Sleep(5 * time.Millisecond)
+			panic("boom")
+		})
+	case "error":
+		c.host.Go(func(ctx context.Context) error { return errors.New("lost the thing") })
+	case "fine":
+		c.host.Go(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	}
+	return nil
+}
+
+func (c *crashy) Stop(ctx context.Context) error { return nil }
+
+func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() int) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := New(Options{ServicesDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Console: NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- s.Run(ctx, nil) }()
+	stop := func() int {
+		cancel()
+		select {
+		case c := <-done:
+			return c
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run did not return")
+			return -1
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return s, stop
+}
+
+func waitFor(t *testing.T, s *Supervisor, name string, want State) ServiceStatus {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var st ServiceStatus
+	for time.Now().Before(deadline) {
+		sts, err := s.Status(name)
+		if err == nil && len(sts) == 1 {
+			st = sts[0]
+			if st.State == want {
+				return st
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: want %s, have %s (%s)", name, want, st.State, st.Reason)
+	return st
+}
+
+func TestFailingPluginsAreSupervised(t *testing.T) {
+	conf := func(mode string) string {
+		return `plugin = "test-crashy"
+max_restarts = 3
+[backoff]
+min = "5ms"
+[test-crashy]
+mode = "` + mode + `"
+`
+	}
+	s, _ := runSupervisor(t, map[string]string{
+		"panics":  conf("panic"),
+		"errors":  conf("error"),
+		"nostart": conf("start-error"),
+		"fine":    conf("fine"),
+	})
+	for _, name := range []string{"panics", "errors", "nostart"} {
+		st := waitFor(t, s, name, Fatal)
+		if st.Restarts != 3 {
+			t.Errorf("%s: %d restarts before FATAL, want 3", name, st.Restarts)
+		}
+	}
+	st := waitFor(t, s, "fine", Running)
+	if st.Type != "plugin" || st.Plugin != "test-crashy" || !st.Ready {
+		t.Errorf("fine: %+v", st)
+	}
+}
+
+func TestBadPluginTableIsReportedAndSkipped(t *testing.T) {
+	s, _ := runSupervisor(t, map[string]string{
+		"bad":  "plugin = \"test-crashy\"\n[test-crashy]\nmood = \"fine\"\n",
+		"bad2": "plugin = \"test-crashy\"\n",
+		"ok":   `command = "sleep 1000"`,
+	})
+	waitFor(t, s, "ok", Running)
+	if _, err := s.Status("bad"); !errors.Is(err, ErrNoSuchService) {
+		t.Fatalf("bad plugin table: service exists (%v)", err)
+	}
+	diff, err := s.Reread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(diff.Errors, "\n")
+	if !strings.Contains(all, "bad.toml:3") || !strings.Contains(all, "mood") {
+		t.Errorf("errors do not name file, line and key: %q", all)
+	}
+	if !strings.Contains(all, "bad2.toml") || !strings.Contains(all, "mode is required") {
+		t.Errorf("Provision error missing: %q", all)
+	}
+}
