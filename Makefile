@@ -24,9 +24,19 @@ base: ## the base image corral/debian:bookworm-slim (pulled, or debootstrapped)
 	.ci/deps.sh demo
 	.ci/base-image.sh
 
+# build_image(dockerfile, tag): docker build, then remove the image the tag
+# pointed to before (if nothing else uses it), so rebuilds leave no litter.
+define build_image
+	@old=$$(docker image inspect -f '{{.Id}}' $(2) 2>/dev/null || true); \
+	echo "docker build $(DOCKER_BUILD_FLAGS) -f $(1) -t $(2) ."; \
+	docker build $(DOCKER_BUILD_FLAGS) -f $(1) -t $(2) . && \
+	new=$$(docker image inspect -f '{{.Id}}' $(2)) && \
+	if [ -n "$$old" ] && [ "$$old" != "$$new" ]; then docker rmi $$old >/dev/null 2>&1 || true; fi
+endef
+
 images: build base ## both images: corral/ha and corral/webapp
-	docker build $(DOCKER_BUILD_FLAGS) -f Dockerfile.ha -t $(HA_IMAGE) .
-	docker build $(DOCKER_BUILD_FLAGS) -f Dockerfile.webapp -t $(WEBAPP_IMAGE) .
+	$(call build_image,Dockerfile.ha,$(HA_IMAGE))
+	$(call build_image,Dockerfile.webapp,$(WEBAPP_IMAGE))
 
 demo: images ## start ha + 3 web apps, wait until all are served, leave them running
 	.ci/demo.sh up

@@ -57,6 +57,8 @@ if [ "$force" = 0 ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
 	exit 0
 fi
 
+# With --force, the image being replaced (removed at the end if unused).
+old=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$(date +%s.%N)
 elapsed() { awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
 
@@ -199,4 +201,8 @@ tar --numeric-owner -C "$root" -c . |
 		--message "debootstrap --variant=minbase $SUITE from $MIRROR${include:+ with $include}" \
 		- "$IMAGE" >/dev/null
 docker run --rm "$IMAGE" true
+if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+	# Fails, harmlessly, while images built on the old base still exist.
+	docker rmi "$old" >/dev/null 2>&1 || true
+fi
 log "built $IMAGE in $(elapsed)s ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.1f MB", $1 / 1e6 }'))"
