@@ -152,7 +152,7 @@ func TestReaderFollowsRotations(t *testing.T) {
 	go func() {
 		for i := 1; i <= total; i += 100 {
 			writeLines(s, "r", supervisor.Stdout, i, i+99)
-			time.Sleep(100 * time.Microsecond)
+			s.Flush() // rotating every 2000 bytes (with fsync) is slower than this loop
 		}
 	}()
 	defer s.Close()
@@ -194,7 +194,7 @@ func TestReaderFollowsRotations(t *testing.T) {
 		}
 		for _, l := range strings.Split(string(buf[:i]), "\n") {
 			if want := fmt.Sprintf("r stdout line %06d", next); l != want {
-				t.Fatalf("read %q, want %q", l, want)
+				t.Fatalf("read %q, want %q (sink %+v)", l, want, s.Stats())
 			}
 			next++
 		}
@@ -209,6 +209,9 @@ func TestReaderFollowsRotations(t *testing.T) {
 	}
 	if next != total+1 {
 		t.Fatalf("read up to line %d of %d", next-1, total)
+	}
+	if st := s.Stats(); st.DroppedLines != 0 {
+		t.Fatalf("the sink dropped %d lines", st.DroppedLines)
 	}
 	r2, gap, err := OpenReader(sd, mid)
 	if err != nil || gap {

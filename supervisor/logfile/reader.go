@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // FileID identifies a file by device and inode, which survive renames.
@@ -98,7 +99,7 @@ func OpenReader(dir string, pos *Position) (r *Reader, gap bool, err error) {
 
 // find opens the file pos names, by identity, checking its fingerprint.
 func (r *Reader) find(pos *Position) (bool, error) {
-	names, err := Archives(r.dir)
+	names, err := stableArchives(r.dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
@@ -217,7 +218,7 @@ func (r *Reader) Rotated() (bool, error) {
 // yet (current is being recreated): call it again later.
 func (r *Reader) Next() (bool, error) {
 	for attempt := 0; attempt < 10; attempt++ {
-		names, err := Archives(r.dir)
+		names, err := stableArchives(r.dir)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return false, err
 		}
@@ -264,7 +265,7 @@ func (r *Reader) Next() (bool, error) {
 		// current may have rotated between the listing and the open: if an
 		// archive appeared that is neither the old file nor the new one, it
 		// holds lines not read yet and comes first.
-		again, err := Archives(r.dir)
+		again, err := stableArchives(r.dir)
 		if err != nil {
 			old.Close()
 			return false, err
@@ -301,6 +302,30 @@ func (r *Reader) unseen(names, again []string, prev FileID) bool {
 	return false
 }
 
+// stableArchives lists a stream directory's archives until two listings in
+// a row agree. A listing made while files are renamed in may miss some of
+// them while showing later ones (readdir walks a hashed directory); an
+// archive never changes once made and archives are made in name order, so
+// a listing equal to the one before it holds every archive older than its
+// newest.
+func stableArchives(dir string) ([]string, error) {
+	prev, err := Archives(dir)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < 20; i++ {
+		cur, err := Archives(dir)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Equal(prev, cur) {
+			return cur, nil
+		}
+		prev = cur
+	}
+	return prev, nil
+}
+
 // archiveOf returns the archive name of the open file, or "".
 func (r *Reader) archiveOf(names []string) string { return r.archiveOfID(names, r.id) }
 
@@ -324,7 +349,7 @@ func (r *Reader) Lag() int64 {
 	if err != nil || !rotated {
 		return lag
 	}
-	names, _ := Archives(r.dir)
+	names, _ := stableArchives(r.dir)
 	for _, n := range names {
 		if n > r.name || r.name == "" {
 			if fi, err := os.Stat(filepath.Join(r.dir, n)); err == nil && idOf(fi) != r.id {
