@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corralhq/corral/supervisor/control"
 	"github.com/corralhq/corral/test/netns"
 )
 
@@ -149,7 +150,9 @@ func startCorral(t *testing.T, node *netns.Node, name, dir string) *corral {
 		bins.corral, "--services-dir", filepath.Join(dir, "services.d"), "--socket", c.sock,
 		"--log-dir", filepath.Join(dir, "log"))
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should the test binary die (go test's timeout), unshare
+	// dies and takes the namespace with it.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	c.started = time.Now()
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("starting corral %s: %v", name, err)
@@ -279,4 +282,25 @@ func (c *corral) waitRunning(limit time.Duration, names ...string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// metric returns the value of the first sample of name (any labels) on
+// corral's /metrics, read over the control socket; -1 if absent.
+func (c *corral) metric(name string) float64 {
+	c.t.Helper()
+	text, err := control.NewClient(c.sock).Metrics(c.t.Context())
+	if err != nil {
+		c.t.Fatalf("corral %s: /metrics: %v", c.name, err)
+	}
+	for _, l := range strings.Split(string(text), "\n") {
+		if l == name || strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
+			f := strings.Fields(l)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				c.t.Fatalf("corral %s: /metrics line %q: %v", c.name, l, err)
+			}
+			return v
+		}
+	}
+	return -1
 }

@@ -328,7 +328,7 @@ func startAgent(t *testing.T, node *netns.Node, name string, port, rpcPort int, 
 		"-tag", "role=web", "-tag", "port=8080",
 		"-retry-join=ha:7946", "-retry-interval=500ms", "-log-level=info")
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	a.cmd.Cancel = func() error { return syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL) }
 	if err := a.cmd.Start(); err != nil {
 		t.Fatalf("starting serf agent %q: %v", name, err)

@@ -102,6 +102,9 @@ func TestReloadMode(t *testing.T) {
 		if gotRenders > 3 || gotRenders < 1 {
 			t.Errorf("%d renders for a burst of %d joins, want 1 to 3", gotRenders, n)
 		}
+		if m := lb.metric("corral_template_renders_total"); int(m) != renders+gotRenders {
+			t.Errorf("/metrics corral_template_renders_total = %v, status detail says %d", m, renders+gotRenders)
+		}
 		if m := len(lb.members()); m < n+2 {
 			t.Errorf("serf members lists %d members, want %d or more", m, n+2)
 		}

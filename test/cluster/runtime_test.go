@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,6 +152,37 @@ func TestRuntimeMode(t *testing.T) {
 	// config is kept, HAProxy keeps serving, the error is in the status.
 	t.Run("bad template", func(t *testing.T) { badTemplate(t, lb, front) })
 	t.Run("bad service file", func(t *testing.T) { badServiceFile(t, lb) })
+
+	// (5) A burst of 50 joins with rootfs/ha's wait (50ms, max 500ms):
+	// slots changed through the runtime API, no reload.
+	t.Run("burst of 50 joins", func(t *testing.T) {
+		const n = 50
+		ld := startLoad(t, front, 2, 5*time.Millisecond)
+		renders := lb.detailInt("haproxy-config", "renders_total")
+		reloads := lb.detailInt("haproxy-config", "reloads_total")
+		start := time.Now()
+		for i := range n {
+			startAgent(t, n1, fmt.Sprintf("burst%02d", i), 8000+i, 9000+i, c.key)
+		}
+		waitFor(t, 60*time.Second, "51 servers in the config", func() bool { return len(lb.servers()) == n+1 })
+		took := time.Since(start)
+		time.Sleep(time.Second) // past wait_max: a late render would show
+		gotRenders := lb.detailInt("haproxy-config", "renders_total") - renders
+		gotReloads := lb.detailInt("haproxy-config", "reloads_total") - reloads
+		ld.Stop()
+		total, _, failed := ld.counts("")
+		t.Logf("burst of %d joins (runtime mode): all in the config %s after the first agent started; %d renders, %d reloads; %d requests meanwhile, %d failed",
+			n, took.Round(time.Millisecond), gotRenders, gotReloads, total, failed)
+		if gotRenders > 3 || gotRenders < 1 {
+			t.Errorf("%d renders for a burst of %d joins, want 1 to 3", gotRenders, n)
+		}
+		if gotReloads != 0 {
+			t.Errorf("%d reloads: 51 members fit the 64 slots", gotReloads)
+		}
+		if failed != 0 {
+			t.Errorf("failed requests: %v", ld.failures())
+		}
+	})
 
 	// (10) Everything still runs.
 	t.Run("status all RUNNING at the end", func(t *testing.T) {
