@@ -132,6 +132,10 @@ func (s *sender) sendRound() bool {
 		if lines == 0 {
 			continue
 		}
+		if err == nil && s.readFail {
+			s.readFail = false
+			s.log.Info("logforward: reading logs again", "service", t.service, "stream", t.stream.String())
+		}
 		if err := s.conn.write(out, s.s.WriteTimeout); err != nil {
 			s.conn.fail(fmt.Errorf("writing: %w", err))
 			return sent
