@@ -13,7 +13,8 @@
 #    debootstrap --variant=minbase bookworm from the mirror apt uses on this
 #    machine, with the packages both images need already installed (so
 #    `docker build` needs no network at all), trimmed of apt lists, docs,
-#    man pages and locales, then `docker import`.
+#    man pages and locales, updated from bookworm-updates and
+#    bookworm-security, then `docker import`.
 #
 # Environment:
 #   CORRAL_BASE_IMAGE     image name (default corral/debian:bookworm-slim)
@@ -23,6 +24,8 @@
 #   CORRAL_DEBIAN_MIRROR  Debian mirror (default: the one in /etc/apt/sources.list*,
 #                         else http://deb.debian.org/debian)
 #   CORRAL_PULL_TIMEOUT   seconds allowed for docker pull (default 60)
+#   CORRAL_BASE_UPGRADE   1 (default): apply bookworm-updates and -security
+#                         after debootstrap; 0: the point release as it is
 #
 # Needs: root, docker, debootstrap and debian-archive-keyring (Debian packages).
 set -euo pipefail
@@ -159,6 +162,21 @@ Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+
+# Bring in bookworm-updates and bookworm-security, as a pulled image has
+# them (CORRAL_BASE_UPGRADE=0 skips this).
+if [ "${CORRAL_BASE_UPGRADE:-1}" = 1 ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 755 "$root/usr/sbin/policy-rc.d"
+	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+	if ! chroot "$root" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get -q update && apt-get -q -y -o Dpkg::Options::=--force-confold upgrade' >"$work/upgrade.log" 2>&1; then
+		tail -n 30 "$work/upgrade.log" >&2
+		log "apt-get upgrade in the new root failed"
+		exit 1
+	fi
+	rm -f "$root/usr/sbin/policy-rc.d"
+	log "updates and security fixes applied ($(grep -c '^Unpacking' "$work/upgrade.log" || true) packages) at $(elapsed)s"
+fi
 
 # Keep later apt-get installs slim, as the official slim images do.
 mkdir -p "$root/etc/dpkg/dpkg.cfg.d" "$root/etc/apt/apt.conf.d"

@@ -200,21 +200,28 @@ func TestStopAndRestartHA(t *testing.T) {
 }
 
 // TestMainCommand: a command given to docker run becomes the main program;
-// its exit code is the container's, after corral stopped the services.
+// its exit code is the container's, after corral stopped the services. In
+// a cluster, and alone exactly as a user would type it (no gossip key, the
+// default bridge: serf and logforward fail and retry, which must not matter).
 func TestMainCommand(t *testing.T) {
 	c := newCluster(t)
-	args := append([]string{"run"}, c.commonArgs("main")[1:]...) // [1:]: not detached (-d)
-	args = append(args, webappImage, "sh", "-c", "sleep 1; exit 3")
-	cmd := exec.Command("docker", args...)
-	out, err := cmd.CombinedOutput()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 3 {
-		t.Fatalf("docker run webapp sh -c 'exit 3': %v, want exit code 3; output:\n%s", err, out)
-	}
-	logs := string(out)
-	exited := strings.Index(logs, "main command exited")
-	stopped := strings.Index(logs, "msg=stopped") // the web app's graceful stop
-	if exited < 0 || stopped < 0 || stopped < exited {
-		t.Errorf("want the main command's exit, then the web app's graceful stop; output:\n%s", logs)
+	for name, args := range map[string][]string{
+		"in the cluster": append([]string{"run"}, c.commonArgs("main")[1:]...), // [1:]: not detached
+		"alone":          {"run", "--rm", "--name", c.name("alone"), "--label", c.label()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := append(args, webappImage, "sh", "-c", "sleep 1; exit 3")
+			out, err := exec.Command("docker", args...).CombinedOutput()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 3 {
+				t.Fatalf("docker run webapp sh -c 'exit 3': %v, want exit code 3; output:\n%s", err, out)
+			}
+			logs := string(out)
+			exited := strings.Index(logs, "main command exited")
+			stopped := strings.Index(logs, "msg=stopped") // the web app's graceful stop
+			if exited < 0 || stopped < 0 || stopped < exited {
+				t.Errorf("want the main command's exit, then the web app's graceful stop; output:\n%s", logs)
+			}
+		})
 	}
 }
