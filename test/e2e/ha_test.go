@@ -3,7 +3,10 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -88,6 +91,26 @@ func TestHAServicesAndLogs(t *testing.T) {
 			if st[name] != "RUNNING" {
 				t.Errorf("service %s in %s is %q, want RUNNING; supervisorctl status:\n%s", name, node, st[name], out)
 			}
+		}
+	}
+
+	// The stats page wants the password from the environment.
+	stats := "http://" + c.ip("ha") + ":1936/"
+	for _, tc := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", 401}, {"admin", "wrong", 401}, {"admin", c.statsPassword, 200}} {
+		req, _ := http.NewRequest("GET", stats, nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, tc.pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("stats page: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("stats page as %q/%q: %s, want %d", tc.user, tc.pass, resp.Status, tc.want)
 		}
 	}
 
@@ -223,5 +246,35 @@ func TestMainCommand(t *testing.T) {
 				t.Errorf("want the main command's exit, then the web app's graceful stop; output:\n%s", logs)
 			}
 		})
+	}
+}
+
+// TestWrongGossipKey: gossip is encrypted, so a web app with another key
+// cannot join and is never served.
+func TestWrongGossipKey(t *testing.T) {
+	c := newCluster(t)
+	c.runHA()
+	c.runWeb("web1")
+	c.waitHAUp()
+	if _, err := c.waitServed(startLimit, "web1"); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.key")
+	if err := os.WriteFile(other, []byte("c3RyYW5nZXItc3RyYW5nZXItc3RyYW5nZXItMzJieXQ=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustDocker(t, append(append([]string{"run"}, c.argsWithKey("intruder", other)...), webappImage)...)
+	c.waitWebUp("intruder")
+	// Give it several join attempts (one a second).
+	time.Sleep(3 * time.Second)
+	if got := c.served(c.haURL(), 12); strings.Join(got, ",") != "web1" {
+		t.Errorf("served %v, want only web1: a node with another gossip key got in", got)
+	}
+	st, out := c.status("intruder")
+	if st["serf"] == "" {
+		t.Fatalf("no serf service in the intruder:\n%s", out)
+	}
+	if strings.Contains(out, "joined ha") {
+		t.Errorf("the intruder's serf says it joined ha:\n%s", out)
 	}
 }

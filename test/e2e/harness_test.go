@@ -148,10 +148,13 @@ func (c *cluster) remove() {
 func (c *cluster) name(n string) string { return "e2e-" + c.id + "-" + n }
 
 // commonArgs are the docker run flags every node gets.
-func (c *cluster) commonArgs(n string) []string {
+func (c *cluster) commonArgs(n string) []string { return c.argsWithKey(n, c.keyFile) }
+
+// argsWithKey is commonArgs with another gossip key file.
+func (c *cluster) argsWithKey(n, keyFile string) []string {
 	return []string{"-d", "--name", c.name(n), "--hostname", n, "--network", c.network,
 		"--label", c.label(), "-e", "NODE_NAME=" + n,
-		"-v", c.keyFile + ":/run/secrets/gossip.key:ro"}
+		"-v", keyFile + ":/run/secrets/gossip.key:ro"}
 }
 
 // runHA starts the balancer as node "ha" (alias ha on the network).
