@@ -226,6 +226,7 @@ type svcStatus struct {
 	Name        string         `json:"name"`
 	State       string         `json:"state"`
 	Ready       bool           `json:"ready"`
+	Started     time.Time      `json:"started"`
 	Reason      string         `json:"reason"`
 	ConfigError string         `json:"config_error"`
 	Detail      map[string]any `json:"detail"`

@@ -31,8 +31,10 @@ func TestReloadMode(t *testing.T) {
 		healthy := waitHealthy(t, "http://"+n2.AddrPort(8080)+"/health", 20*time.Second)
 		waitFor(t, 20*time.Second, "web2 served through HAProxy", func() bool { return !ld.firstServed("web2").IsZero() })
 		served := ld.firstServed("web2")
-		t.Logf("join (reload mode): web2 served %s after its corral started, %s after its app answered /health",
-			served.Sub(web2.started).Round(time.Millisecond), served.Sub(healthy).Round(time.Millisecond))
+		serfStarted := web2.status()["serf"].Started
+		t.Logf("join (reload mode): web2 served %s after its corral started, %s after its app answered /health, %s after its serf plugin started",
+			served.Sub(web2.started).Round(time.Millisecond), served.Sub(healthy).Round(time.Millisecond),
+			served.Sub(serfStarted).Round(time.Millisecond))
 		if !strings.Contains(lb.config(), "server web2 "+n2.AddrPort(8080)+" check") {
 			t.Errorf("web2 not in the config:\n%s", lb.servers())
 		}

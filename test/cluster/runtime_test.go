@@ -71,8 +71,10 @@ func TestRuntimeMode(t *testing.T) {
 		healthy := waitHealthy(t, "http://"+n3.AddrPort(8080)+"/health", 20*time.Second)
 		waitFor(t, 20*time.Second, "web3 served through HAProxy", func() bool { return !ld.firstServed("web3").IsZero() })
 		served := ld.firstServed("web3")
-		t.Logf("join: web3 served %s after its corral started, %s after its app answered /health",
-			served.Sub(web3.started).Round(time.Millisecond), served.Sub(healthy).Round(time.Millisecond))
+		serfStarted := web3.status()["serf"].Started
+		t.Logf("join: web3 served %s after its corral started, %s after its app answered /health, %s after its serf plugin started",
+			served.Sub(web3.started).Round(time.Millisecond), served.Sub(healthy).Round(time.Millisecond),
+			served.Sub(serfStarted).Round(time.Millisecond))
 		// Runtime mode applies the slot before writing the file.
 		waitFor(t, 10*time.Second, "web3 in the rendered config", func() bool { return lb.hasServer(n3.Addr) })
 	})
