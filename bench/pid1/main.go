@@ -44,6 +44,28 @@ type options struct {
 	keep bool
 	// nice is the scheduling niceness of the benchmark and all it starts.
 	nice int
+	// variants are extra corral columns: name -> extra command-line flags.
+	variants []variant
+}
+
+// variant is corral run with extra flags, as a column of its own.
+type variant struct {
+	name  string
+	flags []string
+}
+
+// variantFlag collects -variant NAME=FLAGS.
+type variantFlag struct{ vs *[]variant }
+
+func (v variantFlag) String() string { return "" }
+
+func (v variantFlag) Set(s string) error {
+	name, flags, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=FLAGS, e.g. nowatch=--no-watch")
+	}
+	*v.vs = append(*v.vs, variant{name: name, flags: strings.Fields(flags)})
+	return nil
 }
 
 func parseOptions(args []string) (options, error) {
@@ -59,6 +81,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.corral, "corral", "", "prebuilt corral binary (default: build ./cmd/corral like `make build`)")
 	fs.StringVar(&o.out, "o", "bench/pid1/RESULTS.md", "markdown results file, relative to the module root; empty writes none")
 	fs.IntVar(&o.nice, "nice", -20, "niceness of the benchmark, the supervisors and their services (shields them from other jobs on the machine; 0 leaves it)")
+	fs.Var(variantFlag{&o.variants}, "variant", "also run corral with extra flags as a column named corral/NAME: NAME=FLAGS (repeatable), e.g. -variant nowatch=--no-watch")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, service output, supervisor logs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

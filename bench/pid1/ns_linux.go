@@ -31,7 +31,7 @@ type nsRun struct {
 // stampexec so the exec time of the supervisor is on record. extraEnv adds
 // BENCH_* settings for svc.
 func launch(t *tools, p *peer, w workload, keep bool, extraEnv ...string) (*nsRun, error) {
-	dir, err := os.MkdirTemp(t.work, p.name+"-"+w.kind.String()+"-")
+	dir, err := os.MkdirTemp(t.work, strings.ReplaceAll(p.name, "/", "_")+"-"+w.kind.String()+"-")
 	if err != nil {
 		return nil, err
 	}

@@ -194,3 +194,17 @@ func configureSupervisord(t *tools, dir string, w workload) ([]string, error) {
 	}
 	return []string{t.supervisord, "-n", "-c", conf}, nil
 }
+
+// corralVariant is corral with v's extra flags, named corral/NAME.
+func corralVariant(v variant) *peer {
+	base := peers["corral"]
+	return &peer{
+		name:     "corral/" + v.name,
+		restarts: base.restarts,
+		configure: func(t *tools, dir string, w workload) ([]string, error) {
+			argv, err := base.configure(t, dir, w)
+			return append(argv, v.flags...), err
+		},
+		setup: "corral as above, plus `" + strings.Join(v.flags, " ") + "`",
+	}
+}

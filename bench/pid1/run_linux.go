@@ -105,6 +105,14 @@ func run(o options) error {
 		}
 		ps = append(ps, p)
 		names = append(names, n)
+		if n != "corral" {
+			continue
+		}
+		for _, v := range o.variants {
+			vp := corralVariant(v)
+			ps = append(ps, vp)
+			names = append(names, vp.name)
+		}
 	}
 	work, err := os.MkdirTemp("", "corral-bench-pid1-")
 	if err != nil {
