@@ -100,17 +100,44 @@ func readMaster(ctx context.Context, sock string) (masterCounters, error) {
 	}
 }
 
+// unconfirmedReload remembers a reload command that was sent but whose effect
+// was not confirmed (its answer was lost while the master re-executed, or
+// the deadline passed while confirming), so that the next attempt counts it
+// instead of reloading a second time.
+type unconfirmedReload struct {
+	set    bool
+	before masterCounters
+}
+
 // masterReload reloads HAProxy through its master CLI and waits until the
 // master's reload counter moved past its value before the command; it
-// fails if the failed-reload counter moved too, or on ctx's deadline.
-func masterReload(ctx context.Context, sock string) error {
+// fails if the failed-reload counter moved too, or on ctx's deadline. pend
+// carries an unconfirmed earlier command from one call to the next.
+func masterReload(ctx context.Context, sock string, pend *unconfirmedReload) error {
 	before, err := readMaster(ctx, sock)
 	if err != nil {
 		return err
 	}
+	if pend.set {
+		earlier := pend.before
+		pend.set = false
+		if before.failed > earlier.failed {
+			return fmt.Errorf("haproxy reload failed (master counts %d failed reloads)", before.failed)
+		}
+		if before.reloads > earlier.reloads {
+			return nil // the earlier command took effect
+		}
+	}
+	pend.set, pend.before = true, before
 	for {
 		_, err := cliCommand(ctx, sock, "reload")
 		if err == nil {
+			break
+		}
+		// The command may have been taken although its answer was lost (the
+		// master re-executes while it reloads): look before sending again,
+		// or one change would reload twice.
+		if now, rerr := readMaster(ctx, sock); rerr == nil && (now.reloads > before.reloads || now.failed > before.failed) {
 			break
 		}
 		select {
@@ -125,9 +152,11 @@ func masterReload(ctx context.Context, sock string) error {
 			return fmt.Errorf("confirming reload: %w", err)
 		}
 		if after.failed > before.failed {
+			pend.set = false
 			return fmt.Errorf("haproxy reload failed (master counts %d failed reloads)", after.failed)
 		}
 		if after.reloads > before.reloads {
+			pend.set = false
 			return nil
 		}
 		select {

@@ -51,9 +51,10 @@ type Plugin struct {
 
 	// Owned by the run loop.
 	slots         slotTable
-	applied       []Slot // slots HAProxy is known to have (runtime mode); nil: unknown
-	pendingReload bool   // a reload failed after the file was installed
-	fileBehind    bool   // runtime API ahead of the file (its write failed)
+	applied       []Slot            // slots HAProxy is known to have (runtime mode); nil: unknown
+	pendingReload bool              // a reload failed after the file was installed
+	masterPending unconfirmedReload // a master reload sent but not confirmed
+	fileBehind    bool              // runtime API ahead of the file (its write failed)
 	lastRejected  string
 }
 

@@ -26,7 +26,7 @@ func (p *Plugin) reload(ctx context.Context, slots []Slot, force bool) (bool, er
 		p.countReload()
 		return true, nil
 	case ReloadHAProxyMaster:
-		if err := masterReload(ctx, p.MasterSocket); err != nil {
+		if err := masterReload(ctx, p.MasterSocket, &p.masterPending); err != nil {
 			if errors.Is(err, errNotRunning) {
 				p.log.Info("template: haproxy not running; it will read the new file when it starts", "master_socket", p.MasterSocket)
 				return false, nil
@@ -68,7 +68,7 @@ func (p *Plugin) runtime(ctx context.Context, slots []Slot, force bool) error {
 		p.log.Info("template: reloading haproxy", "slots", len(slots), "grew", grew, "forced", force)
 	}
 	p.applied = nil
-	if err := masterReload(ctx, p.MasterSocket); err != nil {
+	if err := masterReload(ctx, p.MasterSocket, &p.masterPending); err != nil {
 		if errors.Is(err, errNotRunning) {
 			// It starts from the installed file; the next pass pushes every slot.
 			p.log.Info("template: haproxy not running; it will read the new file when it starts", "master_socket", p.MasterSocket)
