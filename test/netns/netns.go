@@ -13,7 +13,8 @@
 // dial the test.
 //
 // One network per k may live at a time in a process. Indexes taken so far:
-// 71 and 72 (plugins/serf tests and benchmarks), 201 (this package's test);
+// 71 and 72 (plugins/serf tests and benchmarks), 73 (test/cluster), 201
+// (this package's test);
 // add yours here.
 //
 // Everything is removed in t.Cleanup. Names carry k and the test process id,
