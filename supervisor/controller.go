@@ -52,5 +52,3 @@ type ConfigDiff struct {
 	// they define keep their running version.
 	Errors []string `json:"errors"`
 }
-
-var _ = syscall.SIGTERM

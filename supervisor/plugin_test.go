@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -57,6 +58,13 @@ func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() i
 			t.Fatal(err)
 		}
 	}
+	return runSupervisorIn(t, dir)
+}
+
+// runSupervisorIn runs a Supervisor on dir (without the live watch) until
+// the returned stop is called or the test ends.
+func runSupervisorIn(t *testing.T, dir string) (*Supervisor, func() int) {
+	t.Helper()
 	s, err := New(Options{ServicesDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Console: NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
 	if err != nil {
@@ -75,8 +83,11 @@ func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() i
 			return -1
 		}
 	}
-	t.Cleanup(func() { stop() })
-	return s, stop
+	var once sync.Once
+	code := 0
+	stopOnce := func() int { once.Do(func() { code = stop() }); return code }
+	t.Cleanup(func() { stopOnce() })
+	return s, stopOnce
 }
 
 func waitFor(t *testing.T, s *Supervisor, name string, want State) ServiceStatus {

@@ -25,6 +25,8 @@ type pluginInstance struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	sub    *Subscription
+	// started is closed when Start has returned.
+	started chan struct{}
 }
 
 // newPlugin builds and provisions a plugin value for svc without starting
@@ -58,9 +60,10 @@ func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (p Plugi
 // startPlugin builds, provisions and starts a plugin instance for svc.
 func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error) {
 	in := &pluginInstance{
-		exitc:  make(chan instanceExit, 1),
-		readyc: make(chan error, 1),
-		log:    s.log.With("service", svc.Name),
+		exitc:   make(chan instanceExit, 1),
+		readyc:  make(chan error, 1),
+		log:     s.log.With("service", svc.Name),
+		started: make(chan struct{}),
 	}
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.host = &pluginHost{sup: s, name: svc.Name, log: in.log, inst: in}
@@ -78,6 +81,7 @@ func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error)
 	}
 	go func() {
 		err := in.protect("start", func() error { return p.Start(in.ctx) })
+		close(in.started)
 		if err != nil {
 			in.fail(err)
 			in.readyc <- err
@@ -131,8 +135,23 @@ func (in *pluginInstance) finish(cause error, timeout time.Duration) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			if err := in.protect("stop", func() error { return in.p.Stop(ctx) }); err != nil && cause == nil {
-				in.log.Warn("plugin stop failed", "err", err)
+			// Stop never runs beside Start: wait for Start to return first.
+			select {
+			case <-in.started:
+			case <-ctx.Done():
+				in.log.Warn("plugin still starting at its stop deadline")
+			}
+			// A plugin that ignores its deadline must not hang the unit: wait
+			// for Stop until the deadline and a short grace, then go on.
+			stopped := make(chan error, 1)
+			go func() { stopped <- in.protect("stop", func() error { return in.p.Stop(ctx) }) }()
+			select {
+			case err := <-stopped:
+				if err != nil && cause == nil {
+					in.log.Warn("plugin stop failed", "err", err)
+				}
+			case <-time.After(timeout + time.Second):
+				in.log.Error("plugin Stop ignored its deadline: leaving it behind", "deadline", timeout)
 			}
 			done := make(chan struct{})
 			go func() { in.wg.Wait(); close(done) }()

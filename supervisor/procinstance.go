@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"syscall"
@@ -14,12 +15,14 @@ import (
 // procInstance is a service process running in its own process group.
 type procInstance struct {
 	r       *Reaper
+	log     *slog.Logger
 	p       proc
 	svc     *services.Service
 	exitc   chan instanceExit
 	readyc  chan error
-	stopped chan struct{} // closed by terminate
-	main    chan struct{} // closed when the main process has exited
+	stopped chan struct{}   // closed by terminate
+	main    chan struct{}   // closed when the main process has exited
+	outDone <-chan struct{} // closed when the output pipes are drained
 	once    sync.Once
 }
 
@@ -65,9 +68,11 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 		}
 		return nil, err
 	}
-	pipes.startReaders(svc.Name, sinks)
+	outDone := pipes.startReaders(svc.Name, sinks)
 	in := &procInstance{
-		r: s.reaper, p: p, svc: svc,
+		outDone: outDone,
+		log:     s.log.With("service", svc.Name),
+		r:       s.reaper, p: p, svc: svc,
 		exitc:   make(chan instanceExit, 1),
 		readyc:  make(chan error, 1),
 		stopped: make(chan struct{}),
@@ -88,7 +93,13 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 			if notifyR != nil {
 				notifyR.Close()
 			}
-			in.readyc <- err
+			select {
+			case <-in.main:
+				// The process exited: its exit, not a cancelled probe, is
+				// what to report.
+			default:
+				in.readyc <- err
+			}
 		}()
 	}
 	return in, nil
@@ -101,15 +112,25 @@ func (in *procInstance) watch() {
 	close(in.main)
 	select {
 	case <-in.stopped:
-		// A requested stop: report only when the whole group is gone (the
-		// kill timer started by terminate bounds the wait).
-		waitGroupGone(in.r, in.p.pid, nil)
+		// A requested stop: report only when the whole group is gone. The
+		// kill timer started by terminate sends SIGKILL at stop_timeout;
+		// past that and a grace, a process that cannot die (stuck in the
+		// kernel) is left behind rather than hanging the shutdown.
+		if !waitGroupGone(in.r, in.p.pid, time.After(in.svc.StopTimeout+5*time.Second)) {
+			in.log.Warn("process group still alive after SIGKILL", "pgid", in.p.pid)
+		}
 	default:
 		// The service exited by itself: clean up what it left behind in its
 		// group without delaying the restart.
 		if groupAlive(in.p.pid) {
 			go in.reapLeftovers()
 		}
+	}
+	// Let the readers pass on the last lines before the exit is reported
+	// (bounded: an escaped grandchild may hold the pipes open).
+	select {
+	case <-in.outDone:
+	case <-time.After(100 * time.Millisecond):
 	}
 	in.exitc <- instanceExit{status: st}
 }

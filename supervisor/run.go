@@ -35,6 +35,10 @@ func (s *Supervisor) Run(ctx context.Context, mainArgv []string) int {
 	sigc := make(chan os.Signal, 16)
 	signal.Notify(sigc, append([]os.Signal{syscall.SIGTERM, syscall.SIGINT}, forwarded...)...)
 	defer signal.Stop(sigc)
+	// A closed stdout (corral ... | head) must not kill corral: with SIGPIPE
+	// caught, writes fail with EPIPE instead. (Not SIG_IGN: that would be
+	// inherited by every service.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
 	rctx, stopReaper := context.WithCancel(context.Background())
 	defer stopReaper()
@@ -47,6 +51,7 @@ func (s *Supervisor) Run(ctx context.Context, mainArgv []string) int {
 	}
 	s.startAll(set)
 	s.applies.Add(1)
+	close(s.initialized)
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -54,7 +59,7 @@ func (s *Supervisor) Run(ctx context.Context, mainArgv []string) int {
 		go s.watch(wctx)
 	}
 
-	mainExit := make(chan ExitStatus, 1)
+	mainExit := make(chan mainResult, 1)
 	if len(mainArgv) > 0 {
 		go s.runMain(ctx, mainArgv, mainExit)
 	}
@@ -69,10 +74,13 @@ wait:
 			break wait
 		case code = <-s.stopc:
 			break wait
-		case st := <-mainExit:
+		case r := <-mainExit:
+			if !r.ran {
+				continue // shutting down before it could start
+			}
 			mainDone = true
-			code = st.ShellCode()
-			s.log.Info("main command exited", "status", st.String())
+			code = r.status.ShellCode()
+			s.log.Info("main command exited", "status", r.status.String())
 			break wait
 		case sig := <-sigc:
 			switch sig {
@@ -106,7 +114,28 @@ wait:
 	}
 	s.stopAll(context.Background())
 	s.reaper.Reap()
+	s.closeAllSinks() // flush the log files
 	return code
+}
+
+// closeAllSinks closes every unit's output sinks.
+func (s *Supervisor) closeAllSinks() {
+	s.mu.Lock()
+	units := make([]*unit, 0, len(s.units))
+	for _, u := range s.units {
+		units = append(units, u)
+	}
+	s.mu.Unlock()
+	for _, u := range units {
+		u.closeSinks()
+	}
+}
+
+// mainResult is how the main command ended; ran is false when shutdown
+// began before it could start.
+type mainResult struct {
+	status ExitStatus
+	ran    bool
 }
 
 // forwardToMain passes sig on to the main command, if one runs.
@@ -119,15 +148,20 @@ func (s *Supervisor) forwardToMain(sig syscall.Signal) {
 }
 
 // runMain waits for the services to settle, then runs the main command
-// with corral's own stdin, stdout and stderr, and reports its exit.
-func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- ExitStatus) {
+// with corral's own stdin, stdout and stderr, and reports its exit: exactly
+// one result on exit.
+func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mainResult) {
 	if err := s.settled(ctx); err != nil {
-		return
-	}
-	if s.shuttingDown.Load() {
+		exit <- mainResult{}
 		return
 	}
 	_, ttyErr := unix.IoctlGetTermios(0, unix.TCGETS)
+	s.mainMu.Lock()
+	if s.shuttingDown.Load() {
+		s.mainMu.Unlock()
+		exit <- mainResult{}
+		return
+	}
 	p, err := s.reaper.spawnProc(procSpec{
 		argv:       argv,
 		env:        s.baseEnv,
@@ -135,48 +169,49 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- Exi
 		foreground: ttyErr == nil,
 	})
 	if err != nil {
+		s.mainMu.Unlock()
 		s.log.Error("main command", "err", err)
 		// As a shell would: 127 for not found, 126 for not executable.
 		code := 127
 		if errors.Is(err, os.ErrPermission) {
 			code = 126
 		}
-		exit <- ExitStatus{Code: code}
+		exit <- mainResult{status: ExitStatus{Code: code}, ran: true}
 		return
 	}
-	s.mainProc = &p
+	s.mainStarted, s.mainPgid = true, p.pid
 	s.mainPID.Store(int64(p.pid))
+	s.mainMu.Unlock()
 	st := <-p.exit
 	s.mainPID.Store(0)
-	exit <- st
+	exit <- mainResult{status: st, ran: true}
 }
 
 // stopMain stops the main command's process group: SIGTERM, then SIGKILL
-// after MainStopTimeout. It returns the main command's exit status.
-func (s *Supervisor) stopMain(mainExit <-chan ExitStatus) (ExitStatus, bool) {
-	pid := int(s.mainPID.Load())
-	if pid <= 0 {
-		// Not started (still waiting for services): nothing to stop.
-		select {
-		case st := <-mainExit:
-			return st, true
-		default:
-			return ExitStatus{}, false
-		}
+// after MainStopTimeout. It returns the main command's exit status, and
+// false when it never started. shuttingDown must already be set, so that
+// runMain cannot start it after this looked.
+func (s *Supervisor) stopMain(mainExit <-chan mainResult) (ExitStatus, bool) {
+	s.mainMu.Lock()
+	started, pgid := s.mainStarted, s.mainPgid
+	s.mainMu.Unlock()
+	if !started {
+		return ExitStatus{}, false
 	}
-	_ = signalGroup(pid, syscall.SIGTERM)
-	_ = signalGroup(pid, syscall.SIGCONT)
+	_ = signalGroup(pgid, syscall.SIGTERM)
+	_ = signalGroup(pgid, syscall.SIGCONT)
 	t := time.NewTimer(s.opts.MainStopTimeout)
 	defer t.Stop()
 	select {
-	case st := <-mainExit:
-		if !waitGroupGone(s.reaper, pid, t.C) {
-			_ = signalGroup(pid, syscall.SIGKILL)
+	case r := <-mainExit:
+		if !waitGroupGone(s.reaper, pgid, t.C) {
+			_ = signalGroup(pgid, syscall.SIGKILL)
 		}
-		return st, true
+		return r.status, true
 	case <-t.C:
 		s.log.Warn("main command did not stop in time: killing it", "timeout", s.opts.MainStopTimeout)
-		_ = signalGroup(pid, syscall.SIGKILL)
-		return <-mainExit, true
+		_ = signalGroup(pgid, syscall.SIGKILL)
+		r := <-mainExit
+		return r.status, true
 	}
 }

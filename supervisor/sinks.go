@@ -32,7 +32,9 @@ func (l *lockedSink) Close() error {
 // openSinks builds the unit's output sinks from its definition: the console
 // (with the "[name] " prefix unless turned off) and the log files.
 func (u *unit) openSinks() {
+	u.mu.Lock()
 	svc := u.svc
+	u.mu.Unlock()
 	var sinks []LineSink
 	if svc.Log.Console {
 		prefix := ""
@@ -49,7 +51,9 @@ func (u *unit) openSinks() {
 			sinks = append(sinks, &lockedSink{s: s})
 		}
 	}
+	u.mu.Lock()
 	u.sinks = sinks
+	u.mu.Unlock()
 }
 
 // currentSinks returns the sinks for a new instance.

@@ -72,10 +72,19 @@ type Supervisor struct {
 
 	shuttingDown atomic.Bool
 	// stopc receives the exit code that ends Run (first one wins).
-	stopc    chan int
-	started  time.Time
-	mainPID  atomic.Int64
-	mainProc *proc
+	stopc   chan int
+	started time.Time
+	// initialized is closed once the first set of services was started;
+	// Reread and Update wait for it.
+	initialized chan struct{}
+
+	// mainMu orders starting the main command against stopping it.
+	mainMu      sync.Mutex
+	mainStarted bool
+	mainPgid    int
+	// mainPID is the running main command's pid (0 when none), for
+	// forwarding signals.
+	mainPID atomic.Int64
 }
 
 // New returns a Supervisor; it starts nothing until Run.
@@ -113,6 +122,8 @@ func New(opts Options) (*Supervisor, error) {
 		units:    map[string]*unit{},
 		stopc:    make(chan int, 1),
 		started:  time.Now(),
+
+		initialized: make(chan struct{}),
 	}, nil
 }
 
@@ -232,9 +243,6 @@ func (s *Supervisor) waitDeps(ctx context.Context, svc *services.Service) error 
 	return nil
 }
 
-// stateChanged is called by units after each transition.
-func (s *Supervisor) stateChanged(u *unit, to State) {}
-
 // fatal is called when a unit gives up; an essential one ends the container.
 func (s *Supervisor) fatal(u *unit) {
 	svc := u.service()
@@ -280,7 +288,7 @@ func (s *Supervisor) settled(ctx context.Context) error {
 		var wait <-chan struct{}
 		for _, u := range units {
 			st, ch := u.snapshot()
-			if st.State == Starting || (st.State == Backoff && st.Restarts == 0) {
+			if st.State == Starting {
 				wait = ch
 				break
 			}

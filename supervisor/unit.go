@@ -35,6 +35,8 @@ const (
 	cmdStop
 	cmdSignal
 	cmdReload
+	// cmdQuit ends the actor of a stopped unit that was removed.
+	cmdQuit
 )
 
 type unitCmd struct {
@@ -110,7 +112,6 @@ func (u *unit) setState(to State, reason string, mut func(st *ServiceStatus)) {
 		}
 		u.sup.bus.Publish(Event{Topic: TopicServiceState, Source: name,
 			Payload: ServiceStateEvent{Service: name, From: from, To: to, Time: time.Now()}})
-		u.sup.stateChanged(u, to)
 	}
 }
 
@@ -119,13 +120,21 @@ func (u *unit) setState(to State, reason string, mut func(st *ServiceStatus)) {
 func (u *unit) satisfied() (ok, failed bool, reason string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	reason = u.st.Reason
 	switch {
 	case u.svc.Type == services.Oneshot:
 		ok = u.st.State == Exited && u.st.LastExit != nil && u.st.LastExit.Success()
 	default:
 		ok = u.st.State == Running && u.st.Ready
+		if u.st.State == Exited {
+			// A longrun that ended for good will never be ready.
+			failed, reason = true, "exited"
+			if u.st.LastExit != nil {
+				reason = "exited: " + u.st.LastExit.String()
+			}
+		}
 	}
-	return ok, u.st.State == Fatal, u.st.Reason
+	return ok, failed || u.st.State == Fatal, reason
 }
 
 // run is the unit's actor.
@@ -136,6 +145,8 @@ func (u *unit) run() {
 		exitc       <-chan instanceExit
 		timer       *time.Timer
 		timerc      <-chan time.Time
+		deadline    *time.Timer // a oneshot's timeout
+		deadlinec   <-chan time.Time
 		depc        chan error
 		depCancel   context.CancelFunc = func() {}
 		stopping    bool
@@ -157,6 +168,10 @@ func (u *unit) run() {
 		}
 		startedAt = time.Now()
 		notReady = nil
+		if svc.Type == services.Oneshot && svc.Timeout > 0 && err == nil {
+			deadline = time.NewTimer(svc.Timeout)
+			deadlinec = deadline.C
+		}
 		if err != nil {
 			u.log.Error("spawn failed", "err", err)
 			ex := make(chan instanceExit, 1)
@@ -177,8 +192,12 @@ func (u *unit) run() {
 		case c := <-u.cmds:
 			switch c.kind {
 			case cmdStart:
-				if inst != nil || depc != nil || timerc != nil || stopping {
+				if inst != nil || exitc != nil || depc != nil || timerc != nil || stopping {
 					c.reply <- ErrAlreadyStarted
+					continue
+				}
+				if u.sup.shuttingDown.Load() {
+					c.reply <- ErrShuttingDown
 					continue
 				}
 				plan = restartPlan{}
@@ -195,13 +214,17 @@ func (u *unit) run() {
 				c.reply <- nil
 			case cmdStop:
 				switch {
-				case inst != nil:
+				case inst != nil || exitc != nil:
+					// exitc without inst: a failed spawn whose exit is
+					// still queued; it ends as a stop.
 					stopWaiters = append(stopWaiters, c.reply)
 					if !stopping {
 						stopping = true
 						svc := u.service()
 						u.setState(Stopping, "", nil)
-						inst.terminate(svc.StopSignal, svc.StopTimeout)
+						if inst != nil {
+							inst.terminate(svc.StopSignal, svc.StopTimeout)
+						}
 					}
 				case depc != nil || timerc != nil:
 					depCancel()
@@ -220,13 +243,34 @@ func (u *unit) run() {
 					c.reply <- ErrNotRunning
 					continue
 				}
-				c.reply <- inst.signal(c.sig)
+				// A plugin turns SIGHUP into Reload, which may take a while:
+				// never inside the actor.
+				go func(in instance, c unitCmd) { c.reply <- in.signal(c.sig) }(inst, c)
 			case cmdReload:
 				if inst == nil {
 					c.reply <- ErrNotRunning
 					continue
 				}
 				go func(in instance, c unitCmd, sig syscall.Signal) { c.reply <- in.reload(c.ctx, sig) }(inst, c, u.service().ReloadSignal)
+			case cmdQuit:
+				if inst != nil || exitc != nil || stopping {
+					c.reply <- ErrAlreadyStarted
+					continue
+				}
+				depCancel()
+				if timer != nil {
+					timer.Stop()
+				}
+				c.reply <- nil
+				return
+			}
+		case <-deadlinec:
+			deadlinec = nil
+			if inst != nil && !stopping {
+				svc := u.service()
+				notReady = fmt.Errorf("timed out after %s", svc.Timeout)
+				u.log.Error("oneshot timed out: stopping it", "timeout", svc.Timeout)
+				inst.terminate(svc.StopSignal, svc.StopTimeout)
 			}
 		case err := <-depc:
 			depc = nil
@@ -253,6 +297,10 @@ func (u *unit) run() {
 			}
 		case ex := <-exitc:
 			inst, readyc, exitc = nil, nil, nil
+			if deadline != nil {
+				deadline.Stop()
+				deadline, deadlinec = nil, nil
+			}
 			now := time.Now()
 			status := ex.status
 			u.mu.Lock()

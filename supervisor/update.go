@@ -71,6 +71,7 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 
 // Reread says what Update would change, changing nothing.
 func (s *Supervisor) Reread() (ConfigDiff, error) {
+	<-s.initialized
 	p, err := s.planUpdate()
 	if err != nil {
 		return ConfigDiff{}, err
@@ -82,6 +83,11 @@ func (s *Supervisor) Reread() (ConfigDiff, error) {
 // stop, changed ones (and what depends on them) restart with the new
 // definition. A file that became invalid keeps its service running.
 func (s *Supervisor) Update(ctx context.Context) (ConfigDiff, error) {
+	select {
+	case <-s.initialized:
+	case <-ctx.Done():
+		return ConfigDiff{}, ctx.Err()
+	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.shuttingDown.Load() {
@@ -91,7 +97,10 @@ func (s *Supervisor) Update(ctx context.Context) (ConfigDiff, error) {
 	if err != nil {
 		return ConfigDiff{}, err
 	}
-	s.apply(ctx, p)
+	// Once begun, an update runs to its end even if the caller goes away
+	// (each stop is bounded by stop_timeout): half an update would leave
+	// changed services stopped.
+	s.apply(context.WithoutCancel(ctx), p)
 	return p.diff, nil
 }
 
@@ -136,9 +145,10 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 		}
 	}
 	s.mu.Lock()
+	var removed []*unit
 	for _, n := range p.diff.Removed {
 		if u, ok := s.units[n]; ok {
-			u.closeSinks()
+			removed = append(removed, u)
 			delete(s.units, n)
 		}
 	}
@@ -174,6 +184,12 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	s.set = next
 	s.configErrs = next.Errors
 	s.mu.Unlock()
+	for _, u := range removed {
+		u.closeSinks()
+		if err := u.send(ctx, cmdQuit, 0); err != nil {
+			u.log.Warn("removed service did not stop", "err", err)
+		}
+	}
 	for _, u := range toStart {
 		if err := u.send(ctx, cmdStart, 0); err != nil && !errors.Is(err, ErrAlreadyStarted) {
 			u.log.Error("start for update", "err", err)

@@ -1,8 +1,10 @@
 package pid1
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -395,5 +397,60 @@ func TestSIGHUPAppliesServiceFiles(t *testing.T) {
 			t.Fatalf("services after SIGHUP: %v, want [new]", names)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestLastOutputIsKeptAtShutdown(t *testing.T) {
+	dir := writeServices(t, map[string]string{
+		"chatty": `command = '''trap 'i=0; while [ $$i -lt 3000 ]; do echo "bye $$i"; i=$$((i+1)); done; exit 0' TERM
+while :; do sleep 0.05; done'''`,
+	})
+	in := start(t, dir, true)
+	in.waitState("chatty", supervisor.Running, 10*time.Second)
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if n := strings.Count(in.stdout.String(), "[chatty] bye "); n != 3000 {
+		t.Errorf("console got %d of the 3000 lines printed while stopping", n)
+	}
+	file := readFile(filepath.Join(dir, "log", "chatty", "current"))
+	if n := strings.Count(file, " bye "); n != 3000 {
+		t.Errorf("log file got %d of the 3000 lines printed while stopping", n)
+	}
+}
+
+func TestClosedStdoutDoesNotKillCorral(t *testing.T) {
+	dir := writeServices(t, map[string]string{
+		"talker": `command = "while :; do echo talk; sleep 0.01; done"`,
+	})
+	sock := filepath.Join(dir, "control.sock")
+	cmd := exec.Command(bins.corral, "--services-dir", filepath.Join(dir, "services.d"), "--socket", sock,
+		"--log-dir", filepath.Join(dir, "log"), "--", "sh", "-c", "sleep 1; exit 5")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	buf := make([]byte, 64)
+	if _, err := r.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // like `corral ... | head -n 1`
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 {
+			t.Fatalf("corral ended with %v, want the main command's exit code 5", err)
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("corral did not exit")
 	}
 }

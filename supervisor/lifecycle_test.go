@@ -1,0 +1,101 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stubborn is a test plugin whose Reload and Stop never return on their own.
+type stubborn struct {
+	release chan struct{}
+}
+
+func init() {
+	Register("test-stubborn", func() Plugin { return &stubborn{release: make(chan struct{})} })
+}
+
+func (p *stubborn) Start(ctx context.Context) error { return nil }
+func (p *stubborn) Reload(ctx context.Context) error {
+	<-p.release
+	return nil
+}
+func (p *stubborn) Stop(ctx context.Context) error {
+	select {} // ignores its deadline
+}
+
+func TestSlowPluginReloadAndStopDoNotHangTheUnit(t *testing.T) {
+	s, stop := runSupervisor(t, map[string]string{
+		"slow": "plugin = \"test-stubborn\"\nstop_timeout = \"200ms\"\n",
+	})
+	waitFor(t, s, "slow", Running)
+	go func() { _ = s.Signal("slow", syscall.SIGHUP) }() // a Reload that never ends
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx, "slow"); err != nil {
+		t.Fatalf("stop while a reload hangs: %v", err)
+	}
+	waitFor(t, s, "slow", Stopped)
+	if code := stop(); code != 0 {
+		t.Fatalf("Run returned %d", code)
+	}
+}
+
+func TestDependentOfExitedLongrunFails(t *testing.T) {
+	s, _ := runSupervisor(t, map[string]string{
+		"a": "command = \"sleep 0.2\"\nrestart = \"never\"\n[ready]\ntcp = \"127.0.0.1:1\"\n",
+		"b": "command = \"sleep 1000\"\nafter = [\"a\"]\n",
+	})
+	waitFor(t, s, "a", Exited)
+	st := waitFor(t, s, "b", Fatal)
+	if !strings.Contains(st.Reason, "dependency a") {
+		t.Fatalf("b's reason %q does not name a", st.Reason)
+	}
+}
+
+func TestOneshotTimeout(t *testing.T) {
+	s, _ := runSupervisor(t, map[string]string{
+		"hung": "type = \"oneshot\"\ncommand = \"sleep 1000\"\ntimeout = \"200ms\"\n",
+		"next": "command = \"sleep 1000\"\nafter = [\"hung\"]\n",
+	})
+	st := waitFor(t, s, "hung", Fatal)
+	if !strings.Contains(st.Reason, "timed out") {
+		t.Fatalf("reason %q", st.Reason)
+	}
+	waitFor(t, s, "next", Fatal)
+}
+
+func TestCancelledUpdateStillRestartsTheService(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) {
+		if err := os.WriteFile(filepath.Join(dir, "a.toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("command = '''trap '' TERM; while :; do sleep 0.05; done'''\nstop_timeout = \"1s\"\n")
+	s, _ := runSupervisorIn(t, dir)
+	waitFor(t, s, "a", Running)
+	write("command = '''trap '' TERM; while :; do sleep 0.06; done'''\nstop_timeout = \"1s\"\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Update(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+	waitFor(t, s, "a", Running)
+	if st := waitFor(t, s, "a", Running); st.PID == 0 {
+		t.Fatal("no process after the update")
+	}
+	diff, err := s.Reread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff.Changed)+len(diff.Added)+len(diff.Removed) != 0 {
+		t.Fatalf("after the update something is still pending: %+v", diff)
+	}
+}
