@@ -24,7 +24,7 @@ func newEventQueue() *eventQueue {
 	return &eventQueue{wake: make(chan struct{}, 1)}
 }
 
-// HandleEvent implements agent.EventHandler. User events and queries are
+// HandleEvent implements eventHandler. User events and queries are
 // not membership and are left to the RPC clients that stream them.
 func (q *eventQueue) HandleEvent(e hserf.Event) {
 	me, ok := e.(hserf.MemberEvent)

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/serf/cmd/serf/command/agent"
 	hserf "github.com/hashicorp/serf/serf"
 
 	"github.com/corralhq/corral/supervisor"
@@ -85,8 +84,8 @@ type Plugin struct {
 	key      []byte
 
 	// Running state.
-	agent *agent.Agent
-	ipc   *agent.AgentIPC
+	agent *agent
+	ipc   *rpcServer
 	queue *eventQueue
 	state *memberState
 	join  *joinState
@@ -151,14 +150,10 @@ func (p *Plugin) Start(ctx context.Context) error {
 	p.join = &joinState{}
 	// Serf's and memberlist's log lines go to the plugin's logger and to a
 	// ring buffer that `serf monitor` streams.
-	ring := agent.NewLogWriter(512)
+	ring := newLogRing()
 	out := io.MultiWriter(newLogWriter(p.log), ring)
-	a, err := agent.Create(&agent.Config{}, p.serfConfig(out), out)
+	a, err := newAgent(p.serfConfig(out), p.queue)
 	if err != nil {
-		return fmt.Errorf("serf: creating agent: %w", err)
-	}
-	a.RegisterEventHandler(p.queue)
-	if err := a.Start(); err != nil {
 		return fmt.Errorf("serf: starting agent: %w", err)
 	}
 	if p.RPCAddr != rpcOff {
@@ -167,9 +162,7 @@ func (p *Plugin) Start(ctx context.Context) error {
 			_ = a.Shutdown()
 			return fmt.Errorf("serf: listening for rpc: %w", err)
 		}
-		// false: the msgpack time format of serf CLIs before 0.10
-		// (Debian's), which current ones accept too.
-		p.ipc = agent.NewAgentIPC(a, p.RPCAuth, ln, out, ring, false)
+		p.ipc = newRPCServer(a, p.RPCAuth, ln, ring, p.log)
 	}
 	p.agent = a
 	self := a.Serf().LocalMember()
