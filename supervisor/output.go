@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,26 +56,44 @@ func (s *consoleSink) WriteLine(l *Line) {
 // Close does nothing: the console outlives services.
 func (s *consoleSink) Close() error { return nil }
 
+// readBuffer is the reader's buffer; longer lines are gathered in a
+// separate slice up to MaxLine, so a quiet service costs 4 KiB, not 64.
+const readBuffer = 4 << 10
+
 // readLines reads r line by line until EOF and passes each line to sinks.
 // Lines longer than MaxLine are passed in pieces marked Partial; a last line
 // without a newline is passed as it is.
 func readLines(r io.Reader, service string, stream Stream, sinks []LineSink) {
-	br := bufio.NewReaderSize(r, MaxLine)
+	br := bufio.NewReaderSize(r, readBuffer)
 	l := Line{Service: service, Stream: stream}
+	var long []byte // a line longer than the buffer, being gathered
+	emit := func(text []byte, partial bool) {
+		l.Time, l.Text, l.Partial = time.Now(), text, partial
+		for _, s := range sinks {
+			s.WriteLine(&l)
+		}
+	}
 	for {
 		data, err := br.ReadSlice('\n')
+		full := errors.Is(err, bufio.ErrBufferFull)
+		if full || long != nil {
+			long = append(long, data...)
+			for len(long) >= MaxLine && (full || long[len(long)-1] != '\n' || len(long) > MaxLine) {
+				emit(long[:MaxLine], true)
+				long = append(long[:0], long[MaxLine:]...)
+			}
+			if full {
+				continue
+			}
+			data, long = long, nil
+		}
 		if len(data) > 0 {
-			l.Time = time.Now()
-			l.Partial = errors.Is(err, bufio.ErrBufferFull)
-			if !l.Partial && data[len(data)-1] == '\n' {
+			if data[len(data)-1] == '\n' {
 				data = data[:len(data)-1]
 			}
-			l.Text = data
-			for _, s := range sinks {
-				s.WriteLine(&l)
-			}
+			emit(data, false)
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil {
 			return
 		}
 	}
@@ -107,11 +126,17 @@ func (p *outputPipes) startReaders(service string, sinks []LineSink) (done <-cha
 	p.stdoutW.Close()
 	p.stderrW.Close()
 	ch := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); readLines(p.stdoutR, service, Stdout, sinks); p.stdoutR.Close() }()
-	go func() { defer wg.Done(); readLines(p.stderrR, service, Stderr, sinks); p.stderrR.Close() }()
-	go func() { wg.Wait(); close(ch) }()
+	var left atomic.Int32
+	left.Store(2)
+	read := func(f *os.File, stream Stream) {
+		readLines(f, service, stream, sinks)
+		f.Close()
+		if left.Add(-1) == 0 {
+			close(ch) // the last reader to finish
+		}
+	}
+	go read(p.stdoutR, Stdout)
+	go read(p.stderrR, Stderr)
 	return ch
 }
 

@@ -139,19 +139,20 @@ func run(args []string) int {
 	defer cancel()
 	served := make(chan struct{})
 	if c.socket != "" {
-		ln, err := control.Listen(c.socket, c.socketGroup)
-		if err != nil {
-			log.Error("control socket disabled", "socket", c.socket, "err", err)
-			close(served)
-		} else {
-			go func() {
-				defer close(served)
-				err := control.Serve(ctx, ln, sup, control.Options{Logger: log.With("component", "control"), Version: version})
-				if err != nil && ctx.Err() == nil {
-					log.Error("control server", "err", err)
-				}
-			}()
-		}
+		// Off the critical path: the first services start while the
+		// socket is being set up.
+		go func() {
+			defer close(served)
+			ln, err := control.Listen(c.socket, c.socketGroup)
+			if err != nil {
+				log.Error("control socket disabled", "socket", c.socket, "err", err)
+				return
+			}
+			err = control.Serve(ctx, ln, sup, control.Options{Logger: log.With("component", "control"), Version: version})
+			if err != nil && ctx.Err() == nil {
+				log.Error("control server", "err", err)
+			}
+		}()
 	} else {
 		close(served)
 	}
