@@ -198,11 +198,9 @@ func (c *rpcConn) handle(h rpcRequestHeader) error {
 		if err := c.decode(&req); err != nil {
 			return err
 		}
+		// The client reads a body even after an error.
 		ms, err := filterMembers(a.Serf().Members(), req)
-		if err != nil {
-			return c.reply(h.Seq, err)
-		}
-		return c.send(rpcResponseHeader{Seq: h.Seq}, &rpcMembersResponse{Members: toRPCMembers(ms)})
+		return c.send(rpcResponseHeader{Seq: h.Seq, Error: errString(err)}, &rpcMembersResponse{Members: toRPCMembers(ms)})
 	case cmdJoin:
 		var req rpcJoinRequest
 		if err := c.decode(&req); err != nil {
