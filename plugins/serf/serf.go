@@ -125,6 +125,8 @@ func (p *Plugin) serfConfig(logOut io.Writer) *hserf.Config {
 		ml.AdvertisePort = p.advPort
 	}
 	ml.SecretKey = p.key
+	// As serf's own agent does (and this plugin did when it used it).
+	ml.EnableCompression = false
 	ml.LogOutput = logOut
 	conf.MemberlistConfig = ml
 	return conf
