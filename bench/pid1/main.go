@@ -44,6 +44,10 @@ type options struct {
 	keep bool
 	// nice is the scheduling niceness of the benchmark and all it starts.
 	nice int
+	// seed orders the peers within each repetition.
+	seed uint64
+	// gap is the pause after each run, for the kernel's background work.
+	gap time.Duration
 	// variants are extra corral columns: name -> extra command-line flags.
 	variants []variant
 }
@@ -81,6 +85,8 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.corral, "corral", "", "prebuilt corral binary (default: build ./cmd/corral like `make build`)")
 	fs.StringVar(&o.out, "o", "bench/pid1/RESULTS.md", "markdown results file, relative to the module root; empty writes none")
 	fs.IntVar(&o.nice, "nice", -20, "niceness of the benchmark, the supervisors and their services (shields them from other jobs on the machine; 0 leaves it)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the order of the peers within each repetition")
+	fs.DurationVar(&o.gap, "gap", 100*time.Millisecond, "pause after each run (the kernel frees the last namespace's memory, writes its logs back)")
 	fs.Var(variantFlag{&o.variants}, "variant", "also run corral with extra flags as a column named corral/NAME: NAME=FLAGS (repeatable), e.g. -variant nowatch=--no-watch")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, service output, supervisor logs)")
 	if err := fs.Parse(args); err != nil {

@@ -25,6 +25,8 @@ type nsRun struct {
 	// t0 is the file stampexec writes the supervisor's exec time to.
 	t0   string
 	keep bool
+	// gap is slept after the namespace is gone.
+	gap time.Duration
 }
 
 // launch starts p with workload w as PID 1 of a new PID namespace, through
@@ -35,7 +37,7 @@ func launch(t *tools, p *peer, w workload, keep bool, extraEnv ...string) (*nsRu
 	if err != nil {
 		return nil, err
 	}
-	r := &nsRun{dir: dir, out: filepath.Join(dir, "out"), t0: filepath.Join(dir, "t0"), keep: keep}
+	r := &nsRun{dir: dir, out: filepath.Join(dir, "out"), t0: filepath.Join(dir, "t0"), keep: keep, gap: t.gap}
 	argv, err := p.configure(t, dir, w)
 	if err != nil {
 		r.cleanup()
@@ -101,6 +103,7 @@ func (r *nsRun) stop() {
 		}
 	}
 	r.cleanup()
+	time.Sleep(r.gap)
 }
 
 func (r *nsRun) cleanup() {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,4 +221,27 @@ func BenchmarkOrphans(b *testing.B) {
 		}
 		b.ReportMetric(median(rate), "orphans/s")
 	})
+}
+
+func TestShuffleKeepsEveryPeer(t *testing.T) {
+	a, b, c := &peer{name: "a"}, &peer{name: "b"}, &peer{name: "c"}
+	ps := []*peer{a, b, c}
+	rng := rand.New(rand.NewPCG(1, 0))
+	orders := map[string]bool{}
+	for range 30 {
+		got := ""
+		for _, p := range shuffle(rng, ps) {
+			got += p.name
+		}
+		if len(got) != 3 || !strings.Contains(got, "a") || !strings.Contains(got, "b") || !strings.Contains(got, "c") {
+			t.Fatalf("shuffle(abc) = %s", got)
+		}
+		orders[got] = true
+	}
+	if len(orders) < 4 {
+		t.Errorf("30 shuffles gave only %d orders: %v", len(orders), orders)
+	}
+	if ps[0] != a || ps[1] != b || ps[2] != c {
+		t.Error("shuffle changed its argument")
+	}
 }

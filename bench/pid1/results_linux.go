@@ -11,8 +11,12 @@ import (
 func writeResults(w io.Writer, o options, m machine, table string, floor *series, fails []string, ps []*peer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("# corral as PID 1 next to s6, tini and supervisord\n\n")
-	p("Produced by `go run ./bench/pid1 -reps %d -orphan-reps %d -orphans %d` (as root); do not edit by hand.\n\n",
-		o.reps, o.orphanReps, o.orphans)
+	var extra strings.Builder
+	for _, v := range o.variants {
+		fmt.Fprintf(&extra, " -variant '%s=%s'", v.name, strings.Join(v.flags, " "))
+	}
+	p("Produced by `go run ./bench/pid1 -reps %d -orphan-reps %d -orphans %d%s` (as root); do not edit by hand.\n\n",
+		o.reps, o.orphanReps, o.orphans, extra.String())
 	p("- Date: %s; the run took %s.\n", m.date, m.took)
 	p("- Machine: `nproc` = %d, kernel %s, %s, %s RAM.\n", m.nproc, m.kernel, m.cpu, m.mem)
 	p("- Load average (1/5/15 min) at start: %s; at end: %s. The machine was shared with other jobs: "+
@@ -22,7 +26,7 @@ func writeResults(w io.Writer, o options, m machine, table string, floor *series
 	}
 	p("\nEach cell is the median over %d runs (%d for the orphan rows) and, in brackets, the p90 "+
 		"(the p10 for the rate: both are the slow end). Every run is a fresh supervisor as PID 1 of a new PID "+
-		"namespace (`unshare --pid --fork --mount-proc`), peers interleaved within each repetition.\n\n", o.reps, o.orphanReps)
+		"namespace (`unshare --pid --fork --mount-proc`), peers interleaved within each repetition in an order shuffled anew for each (`-seed`), with a pause of %s after each run.\n\n", o.reps, o.orphanReps, o.gap)
 	p("%s\n", table)
 	if len(floor.vals) > 0 {
 		p("Floor for the exec → first service row: the service exec'd directly by the stamping wrapper, with no supervisor "+

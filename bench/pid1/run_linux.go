@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +21,14 @@ func mib(kib int64) float64 { return float64(kib) / 1024 }
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // bench runs every measurement for the chosen peers and returns the samples.
-// Peers are interleaved within each repetition, so that noise from the
-// machine spreads over all of them alike.
+// Peers are interleaved within each repetition, in an order shuffled anew
+// for each (seeded: reproducible), so that noise from the machine and the
+// aftermath of the previous run (a supervisord freeing 30 MB, its log
+// files being written back) fall on all of them alike.
 func bench(t *tools, o options, ps []*peer, floor *series, progress io.Writer) results {
 	res := results{}
 	keep := o.keep
+	rng := rand.New(rand.NewPCG(o.seed, 0))
 	for i := 0; i < o.reps; i++ {
 		fmt.Fprintf(progress, "rep %d/%d:", i+1, o.reps)
 		if d, err := firstStart(t, direct, keep); err != nil {
@@ -32,7 +36,7 @@ func bench(t *tools, o options, ps []*peer, floor *series, progress io.Writer) r
 		} else {
 			floor.add(ms(d))
 		}
-		for _, p := range ps {
+		for _, p := range shuffle(rng, ps) {
 			fmt.Fprintf(progress, " %s", p.name)
 			if d, err := firstStart(t, p, keep); err != nil {
 				res.at("first", p.name).fail(err)
@@ -76,7 +80,7 @@ func bench(t *tools, o options, ps []*peer, floor *series, progress io.Writer) r
 	}
 	for i := 0; i < o.orphanReps; i++ {
 		fmt.Fprintf(progress, "orphans %d/%d:", i+1, o.orphanReps)
-		for _, p := range ps {
+		for _, p := range shuffle(rng, ps) {
 			fmt.Fprintf(progress, " %s", p.name)
 			r, err := orphanRun(t, p, o.orphans, o.orphanDeadline, keep)
 			if err != nil {
@@ -93,6 +97,13 @@ func bench(t *tools, o options, ps []*peer, floor *series, progress io.Writer) r
 		fmt.Fprintln(progress)
 	}
 	return res
+}
+
+// shuffle returns a shuffled copy of ps.
+func shuffle(rng *rand.Rand, ps []*peer) []*peer {
+	out := append([]*peer(nil), ps...)
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 func run(o options) error {
@@ -127,13 +138,14 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	t.gap = o.gap
 	if o.nice != 0 {
 		// Inherited by unshare, the supervisors and their services alike.
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, o.nice); err != nil {
 			return fmt.Errorf("setting nice %d: %w", o.nice, err)
 		}
 	}
-	m := describeMachine(t)
+	m := describeMachine(t, o.corral != "")
 	start := time.Now()
 	floor := &series{}
 	res := bench(t, o, ps, floor, os.Stderr)
@@ -173,7 +185,7 @@ type machine struct {
 	took                   time.Duration
 }
 
-func describeMachine(t *tools) machine {
+func describeMachine(t *tools, prebuilt bool) machine {
 	m := machine{
 		date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		nproc:     runtime.NumCPU(),
@@ -191,9 +203,16 @@ func describeMachine(t *tools) machine {
 	if kib, err := statusKiBFile("/proc/meminfo", "MemTotal"); err == nil {
 		m.mem = fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
 	}
-	commit := cmdOut("git", "describe", "--always", "--dirty")
+	corral := "corral " + cmdOut("git", "describe", "--always", "--dirty") +
+		" (built with " + runtime.Version() + ", CGO_ENABLED=0 -trimpath -ldflags='-s -w', as `make build`)"
+	if prebuilt {
+		corral = "corral: the prebuilt binary " + t.corral + " (the tree was at " + cmdOut("git", "describe", "--always", "--dirty") + ")"
+	}
+	if fi, err := os.Stat(t.corral); err == nil {
+		corral += fmt.Sprintf("; binary %.1f MB", float64(fi.Size())/1e6)
+	}
 	m.versions = []string{
-		"corral " + commit + " (built with " + runtime.Version() + ", CGO_ENABLED=0 -trimpath -ldflags='-s -w', as `make build`)",
+		corral,
 		"s6 " + cmdOut("dpkg-query", "-W", "-f=${Version}", "s6"),
 		cmdOut(t.tini, "--version"),
 		"supervisord " + cmdOut(t.supervisord, "--version") + " (Debian " + cmdOut("dpkg-query", "-W", "-f=${Version}", "supervisor") + ")",

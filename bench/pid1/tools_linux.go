@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 //go:embed csrc/*.c
@@ -28,6 +29,8 @@ type tools struct {
 	// sh runs s6's run scripts for sleep services.
 	sh                                   string
 	unshare, s6svscan, tini, supervisord string
+	// gap is slept after each run's namespace is gone.
+	gap time.Duration
 }
 
 // need is a program the benchmark runs and the Debian package that has it.
