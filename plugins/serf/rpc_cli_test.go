@@ -31,7 +31,7 @@ func (b *syncBuffer) String() string {
 }
 
 // TestRPCCommands drives the RPC server with the rest of Debian's serf CLI:
-// filtered members, info, keys, monitor (logs and events), force-leave,
+// filtered members, info, keys, rtt, monitor (logs and events), force-leave,
 // and an unsupported command.
 func TestRPCCommands(t *testing.T) {
 	if _, err := exec.LookPath("serf"); err != nil {
@@ -76,6 +76,18 @@ func TestRPCCommands(t *testing.T) {
 	}
 	if out, err := serfCLI("keys", "-list"); err != nil || !strings.Contains(out, testKey) || !strings.Contains(out, "[2/2]") {
 		t.Errorf("serf keys -list: %v\n%s", err, out)
+	}
+	// rtt needs both coordinates, known after a few probes.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		out, err := serfCLI("rtt", "one", "two")
+		if err == nil && strings.Contains(out, "Estimated one <-> two rtt") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("serf rtt one two: %v\n%s", err, out)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if out, err := serfCLI("query", "ping"); err == nil || !strings.Contains(out, errUnsupportedCommand) {
 		t.Errorf("serf query (not served) succeeded or said something else: %v\n%s", err, out)

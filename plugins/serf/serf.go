@@ -2,7 +2,7 @@
 // (github.com/hashicorp/serf) run in-process. It joins the cluster (and keeps
 // retrying), publishes every member event on the bus as
 // supervisor.MembershipEvent, and serves Serf's own RPC protocol so the stock
-// serf CLI works against it. See README.md for the settings.
+// serf CLI works against it (rpc.go). See README.md for the settings.
 package serf
 
 import (
