@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	hserf "github.com/hashicorp/serf/serf"
@@ -28,7 +29,6 @@ type rpcServer struct {
 	mu      sync.Mutex
 	stopped bool
 	conns   map[*rpcConn]struct{}
-	wg      sync.WaitGroup
 }
 
 // rpcConn is one client connection.
@@ -50,13 +50,13 @@ type rpcConn struct {
 // newRPCServer starts serving ln.
 func newRPCServer(a *agent, auth string, ln net.Listener, logs *logRing, log *slog.Logger) *rpcServer {
 	s := &rpcServer{agent: a, auth: auth, ln: ln, logs: logs, log: log, conns: map[*rpcConn]struct{}{}}
-	s.wg.Add(1)
 	go s.accept()
 	return s
 }
 
-// Shutdown closes the listener and every connection, and waits for their
-// goroutines.
+// Shutdown closes the listener and every connection. It does not wait for
+// a request under way (a join to an unreachable node can take seconds): its
+// answer then fails on the closed connection.
 func (s *rpcServer) Shutdown() {
 	s.mu.Lock()
 	if s.stopped {
@@ -69,12 +69,10 @@ func (s *rpcServer) Shutdown() {
 		_ = c.conn.Close()
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 // accept runs the accept loop until Shutdown.
 func (s *rpcServer) accept() {
-	defer s.wg.Done()
 	for {
 		conn, err := s.ln.Accept()
 		if err != nil {
@@ -85,6 +83,7 @@ func (s *rpcServer) accept() {
 				return
 			}
 			s.log.Warn("serf rpc: accepting", "error", err)
+			time.Sleep(100 * time.Millisecond) // out of file descriptors, say
 			continue
 		}
 		c := &rpcConn{srv: s, conn: conn, bw: bufio.NewWriter(conn), streams: map[uint64]*eventStream{}}
@@ -97,7 +96,6 @@ func (s *rpcServer) accept() {
 			return
 		}
 		s.conns[c] = struct{}{}
-		s.wg.Add(1)
 		s.mu.Unlock()
 		go c.serve()
 	}
@@ -105,7 +103,6 @@ func (s *rpcServer) accept() {
 
 // serve reads and answers requests until the client goes or errs.
 func (c *rpcConn) serve() {
-	defer c.srv.wg.Done()
 	defer c.close()
 	for {
 		var h rpcRequestHeader
