@@ -17,6 +17,7 @@ import (
 
 	"github.com/corralhq/corral/plugins/serf"
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
 // record is one run of the recorder script.
@@ -114,7 +115,7 @@ func TestSerfCompat(t *testing.T) {
 
 	// The plugins, sharing one bus.
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sh := newTestHost("serf", log)
+	sh := plugintest.NewHost("serf", log)
 	gossip := loopbackPort(t)
 	sp := &serf.Plugin{NodeName: "corral", Bind: fmt.Sprintf("127.0.0.1:%d", gossip), Profile: "local", RPCAddr: "off",
 		Tags: map[string]string{"role": "lb", "x-port": "80"}}
@@ -129,7 +130,7 @@ func TestSerfCompat(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		sp.Stop(context.Background())
-		sh.shutdown()
+		sh.Shutdown()
 	})
 
 	// Debian's agent joins it, with the same script as event handler.
@@ -193,10 +194,10 @@ func TestSerfCompat(t *testing.T) {
 
 // runHookOn provisions and starts p on bus and delivers the bus events to
 // it the way the supervisor does: one goroutine, in order.
-func runHookOn(t *testing.T, p *Plugin, bus *supervisor.Bus) (*testHost, *supervisor.Bus) {
+func runHookOn(t *testing.T, p *Plugin, bus *supervisor.Bus) (*plugintest.Host, *supervisor.Bus) {
 	t.Helper()
-	h := newTestHost("hook", slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	h.bus = bus
+	h := plugintest.NewHost("hook", slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	h.SetBus(bus)
 	if err := p.Provision(h); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func runHookOn(t *testing.T, p *Plugin, bus *supervisor.Bus) (*testHost, *superv
 	t.Cleanup(func() {
 		p.Stop(context.Background())
 		sub.Close()
-		h.shutdown()
+		h.Shutdown()
 	})
 	return h, bus
 }

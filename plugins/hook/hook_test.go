@@ -11,6 +11,7 @@ import (
 
 	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
 // decodeService parses a service file running the plugin with the engine's
@@ -31,7 +32,7 @@ func TestSampleConfig(t *testing.T) {
 	if err := decodeService(SampleConfig, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Provision(newTestHost("hook", slog.Default())); err != nil {
+	if err := p.Provision(plugintest.NewHost("hook", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.argv) != 1 || len(p.Events) != 3 || p.Timeout != 30*time.Second {
@@ -61,7 +62,7 @@ func TestProvision(t *testing.T) {
 			var p Plugin
 			err := decodeService("plugin = \"hook\"\n[hook]\n"+tt.toml, &p)
 			if err == nil {
-				err = p.Provision(newTestHost("hook", slog.Default()))
+				err = p.Provision(plugintest.NewHost("hook", slog.Default()))
 			}
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -108,7 +109,7 @@ func TestEnvStdin(t *testing.T) {
 
 // runHook provisions and starts p on a new bus and delivers bus events to
 // it the way the supervisor does: one goroutine, in order.
-func runHook(t *testing.T, p *Plugin) (*testHost, *supervisor.Bus) {
+func runHook(t *testing.T, p *Plugin) (*plugintest.Host, *supervisor.Bus) {
 	t.Helper()
 	return runHookOn(t, p, supervisor.NewBus())
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/plugintest"
 	"github.com/corralhq/corral/test/netns"
 )
 
@@ -35,7 +36,7 @@ var (
 // it published.
 type local struct {
 	p    *Plugin
-	h    *testHost
+	h    *plugintest.Host
 	sub  *supervisor.Subscription
 	mu   sync.Mutex
 	evs  []timedEvent
@@ -51,7 +52,7 @@ type timedEvent struct {
 func startLocal(t testing.TB, p *Plugin) *local {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l := &local{p: p, h: newTestHost(p.NodeName, log), wake: make(chan struct{}, 1)}
+	l := &local{p: p, h: plugintest.NewHost(p.NodeName, log), wake: make(chan struct{}, 1)}
 	if err := p.Provision(l.h); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
@@ -82,8 +83,8 @@ func startLocal(t testing.TB, p *Plugin) *local {
 		if err := p.Stop(ctx); err != nil {
 			t.Errorf("second stop: %v", err)
 		}
-		l.h.shutdown()
-		if errs := l.h.failures(); len(errs) > 0 {
+		l.h.Shutdown()
+		if errs := l.h.Failures(); len(errs) > 0 {
 			t.Errorf("plugin goroutines failed: %v", errs)
 		}
 		l.sub.Close()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
 // decodeService parses a service file running the plugin with the engine's
@@ -32,7 +33,7 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SERF_ENCRYPT_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
-	if err := p.Provision(newTestHost("web-1", slog.Default())); err != nil {
+	if err := p.Provision(plugintest.NewHost("web-1", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
 	if p.NodeName != "web-1" || p.bindPort != 7946 || p.RetryMaxInterval != 30*time.Second || len(p.key) != 32 ||
@@ -81,7 +82,7 @@ func TestProvision(t *testing.T) {
 			if err := decodeService("plugin = \"serf\"\n[serf]\n"+tt.toml, &p); err != nil {
 				t.Fatal(err)
 			}
-			err := p.Provision(newTestHost("host-1", slog.Default()))
+			err := p.Provision(plugintest.NewHost("host-1", slog.Default()))
 			if tt.err == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -114,7 +115,7 @@ func TestProfile(t *testing.T) {
 // TestStartBadKeyFile checks that a missing key file fails Start, named.
 func TestStartBadKeyFile(t *testing.T) {
 	p := &Plugin{EncryptKeyFile: t.TempDir() + "/missing", RPCAddr: "off", Bind: "127.0.0.1:0"}
-	if err := p.Provision(newTestHost("x", slog.Default())); err != nil {
+	if err := p.Provision(plugintest.NewHost("x", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
 	err := p.Start(t.Context())

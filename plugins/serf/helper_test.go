@@ -19,6 +19,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/plugintest"
 	"github.com/corralhq/corral/test/netns"
 )
 
@@ -74,7 +75,7 @@ func helperMain(cfg string) int {
 		log.Error("settings", "err", err)
 		return 2
 	}
-	h := newTestHost(p.NodeName, log)
+	h := plugintest.NewHost(p.NodeName, log)
 	if err := p.Provision(h); err != nil {
 		log.Error("provision", "err", err)
 		return 2
@@ -112,7 +113,7 @@ func helperMain(cfg string) int {
 				lastAttempts, lastFailures = a, f
 				emit(helperMsg{Kind: "status", Attempts: a, Failures: f})
 			}
-			if errs := h.failures(); len(errs) > 0 {
+			if errs := h.Failures(); len(errs) > 0 {
 				log.Error("plugin failed", "err", errs[0])
 				return 4
 			}
@@ -120,7 +121,7 @@ func helperMain(cfg string) int {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := p.Stop(ctx)
 			cancel()
-			h.shutdown()
+			h.Shutdown()
 			emit(helperMsg{Kind: "stopped"})
 			if err != nil {
 				log.Error("stop", "err", err)

@@ -3,6 +3,7 @@ package serf
 import (
 	"context"
 	"fmt"
+	"github.com/corralhq/corral/supervisor/plugintest"
 	"log/slog"
 	"os/exec"
 	"strings"
@@ -19,7 +20,7 @@ func TestRPC(t *testing.T) {
 	}
 	rpc := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	p := &Plugin{NodeName: "solo", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local", RPCAddr: rpc, RPCAuth: "s3cret"}
-	h := newTestHost("serf", slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	h := plugintest.NewHost("serf", slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err := p.Provision(h); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestRPC(t *testing.T) {
 		if err := p.Stop(context.Background()); err != nil {
 			t.Errorf("stop after serf leave: %v", err)
 		}
-		h.shutdown()
+		h.Shutdown()
 	})
 
 	if out, err := exec.Command("serf", "members", "-rpc-addr="+rpc, "-rpc-auth=wrong").CombinedOutput(); err == nil {
@@ -51,13 +52,13 @@ func TestRPC(t *testing.T) {
 		t.Fatalf("serf leave: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for len(h.failures()) == 0 {
+	for len(h.Failures()) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("plugin did not fail after serf leave")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := h.failures()[0]; !strings.Contains(err.Error(), "serf: agent shut down outside corral") {
+	if err := h.Failures()[0]; !strings.Contains(err.Error(), "serf: agent shut down outside corral") {
 		t.Errorf("failure %v", err)
 	}
 }

@@ -1,4 +1,7 @@
-package hook
+// Package plugintest provides a supervisor.Host for testing plugins outside
+// the engine: a real bus, supervised goroutines whose errors and panics are
+// recorded, and Exec through os/exec (tests are not PID 1, so they may).
+package plugintest
 
 import (
 	"bytes"
@@ -14,10 +17,8 @@ import (
 	"github.com/corralhq/corral/supervisor"
 )
 
-// testHost is a minimal supervisor.Host for driving the plugin in tests
-// (and in the helper process) until the engine's own Host can be used.
-// Exec uses os/exec: tests are not PID 1.
-type testHost struct {
+// Host is a supervisor.Host for driving one plugin in a test.
+type Host struct {
 	name     string
 	hostname string
 	log      *slog.Logger
@@ -30,22 +31,39 @@ type testHost struct {
 	errs   []error
 }
 
-func newTestHost(name string, log *slog.Logger) *testHost {
+// NewHost returns a host for a plugin instance called name (also its host
+// name) with a bus of its own.
+func NewHost(name string, log *slog.Logger) *Host {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &testHost{name: name, hostname: name, log: log, bus: supervisor.NewBus(), ctx: ctx, cancel: cancel}
+	return &Host{name: name, hostname: name, log: log, bus: supervisor.NewBus(), ctx: ctx, cancel: cancel}
 }
 
-func (h *testHost) Name() string         { return h.name }
-func (h *testHost) Logger() *slog.Logger { return h.log }
-func (h *testHost) Bus() *supervisor.Bus { return h.bus }
-func (h *testHost) LogDir() string       { return os.TempDir() }
-func (h *testHost) Hostname() string     { return h.hostname }
-func (h *testHost) ReloadService(context.Context, string) error {
+// SetBus makes the host use b, so that several plugins share one bus; call
+// it before the plugin starts.
+func (h *Host) SetBus(b *supervisor.Bus) { h.bus = b }
+
+// Name is the plugin instance's name.
+func (h *Host) Name() string { return h.name }
+
+// Logger is the logger given to NewHost.
+func (h *Host) Logger() *slog.Logger { return h.log }
+
+// Bus is the host's event bus.
+func (h *Host) Bus() *supervisor.Bus { return h.bus }
+
+// LogDir is the system's temporary directory.
+func (h *Host) LogDir() string { return os.TempDir() }
+
+// Hostname is the name given to NewHost.
+func (h *Host) Hostname() string { return h.hostname }
+
+// ReloadService fails: there are no other services in a plugin test.
+func (h *Host) ReloadService(context.Context, string) error {
 	return errors.New("no services here")
 }
 
 // Go runs fn and records its error or panic.
-func (h *testHost) Go(fn func(ctx context.Context) error) {
+func (h *Host) Go(fn func(ctx context.Context) error) {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -60,28 +78,28 @@ func (h *testHost) Go(fn func(ctx context.Context) error) {
 	}()
 }
 
-func (h *testHost) fail(err error) {
+func (h *Host) fail(err error) {
 	h.mu.Lock()
 	h.errs = append(h.errs, err)
 	h.mu.Unlock()
 	h.log.Error("plugin failed", "err", err)
 }
 
-// failures returns the errors of the plugin's goroutines.
-func (h *testHost) failures() []error {
+// Failures returns the errors (and panics) of the plugin's goroutines.
+func (h *Host) Failures() []error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]error(nil), h.errs...)
 }
 
-// shutdown cancels the goroutines' context and waits for them.
-func (h *testHost) shutdown() {
+// Shutdown cancels the goroutines' context and waits for them.
+func (h *Host) Shutdown() {
 	h.cancel()
 	h.wg.Wait()
 }
 
 // Exec runs the command with os/exec.
-func (h *testHost) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervisor.ExecResult, error) {
+func (h *Host) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervisor.ExecResult, error) {
 	if spec.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
@@ -110,4 +128,4 @@ func (h *testHost) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervis
 	return res, nil
 }
 
-var _ supervisor.Host = (*testHost)(nil)
+var _ supervisor.Host = (*Host)(nil)
