@@ -9,27 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
-// decodeService parses a service file running the plugin with the engine's
-// parser and decodes its plugin table strictly into v.
-func decodeService(file string, v any) error {
-	svc, err := services.Parse("/etc/services.d/on-member.toml", []byte(file), services.LoadOptions{Plugins: []string{Name}})
-	if err != nil {
-		return err
-	}
-	if svc.Plugin != Name || svc.PluginConfig == nil {
-		return fmt.Errorf("service runs plugin %q", svc.Plugin)
-	}
-	return svc.PluginConfig.Decode(v)
-}
 
 func TestSampleConfig(t *testing.T) {
 	p := new(Plugin)
-	if err := decodeService(SampleConfig, p); err != nil {
+	if err := plugintest.DecodeService(Name, SampleConfig, p); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Provision(plugintest.NewHost("hook", slog.Default())); err != nil {
@@ -60,7 +47,7 @@ func TestProvision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p Plugin
-			err := decodeService("plugin = \"hook\"\n[hook]\n"+tt.toml, &p)
+			err := plugintest.DecodeService(Name, "plugin = \"hook\"\n[hook]\n"+tt.toml, &p)
 			if err == nil {
 				err = p.Provision(plugintest.NewHost("hook", slog.Default()))
 			}

@@ -2,34 +2,20 @@ package serf
 
 import (
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
-// decodeService parses a service file running the plugin with the engine's
-// parser and decodes its plugin table strictly into v.
-func decodeService(file string, v any) error {
-	svc, err := services.Parse("/etc/services.d/serf.toml", []byte(file), services.LoadOptions{Plugins: []string{Name}})
-	if err != nil {
-		return err
-	}
-	if svc.Plugin != Name || svc.PluginConfig == nil {
-		return fmt.Errorf("service runs plugin %q", svc.Plugin)
-	}
-	return svc.PluginConfig.Decode(v)
-}
 
 // TestSampleConfig decodes the embedded sample strictly and provisions it.
 func TestSampleConfig(t *testing.T) {
 	p := new(Plugin)
-	if err := decodeService(SampleConfig, p); err != nil {
+	if err := plugintest.DecodeService(Name, SampleConfig, p); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SERF_ENCRYPT_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
@@ -79,7 +65,7 @@ func TestProvision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p Plugin
-			if err := decodeService("plugin = \"serf\"\n[serf]\n"+tt.toml, &p); err != nil {
+			if err := plugintest.DecodeService(Name, "plugin = \"serf\"\n[serf]\n"+tt.toml, &p); err != nil {
 				t.Fatal(err)
 			}
 			err := p.Provision(plugintest.NewHost("host-1", slog.Default()))
