@@ -13,7 +13,6 @@ import (
 	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
-
 func TestSampleConfig(t *testing.T) {
 	p := new(Plugin)
 	if err := plugintest.DecodeService(Name, SampleConfig, p); err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
-
 // TestSampleConfig decodes the embedded sample strictly and provisions it.
 func TestSampleConfig(t *testing.T) {
 	p := new(Plugin)
