@@ -164,8 +164,4 @@ func (s *Supervisor) LogFile(name string, stream Stream) (string, error) {
 	return s.opts.LogPath(name, stream), nil
 }
 
-// Applies counts how many times a set of service files was applied (at
-// start and by each live update that changed something).
-func (s *Supervisor) Applies() uint64 { return s.applies.Load() }
-
 var _ Controller = (*Supervisor)(nil)

@@ -72,8 +72,7 @@ type Supervisor struct {
 
 	shuttingDown atomic.Bool
 	// stopc receives the exit code that ends Run (first one wins).
-	stopc   chan int
-	started time.Time
+	stopc chan int
 	// initialized is closed once the first set of services was started;
 	// Reread and Update wait for it.
 	initialized chan struct{}
@@ -121,17 +120,10 @@ func New(opts Options) (*Supervisor, error) {
 		hostname: opts.Hostname,
 		units:    map[string]*unit{},
 		stopc:    make(chan int, 1),
-		started:  time.Now(),
 
 		initialized: make(chan struct{}),
 	}, nil
 }
-
-// Bus returns the event bus.
-func (s *Supervisor) Bus() *Bus { return s.bus }
-
-// Reaper returns the process reaper.
-func (s *Supervisor) Reaper() *Reaper { return s.reaper }
 
 // requestStop ends Run with code, unless a code was already requested.
 func (s *Supervisor) requestStop(code int) {
