@@ -9,7 +9,41 @@ import (
 // Metrics returns the engine's metrics and those of running plugins.
 func (s *Supervisor) Metrics() []Metric {
 	sts, _ := s.Status()
-	out := make([]Metric, 0, 6*len(sts)+4)
+	out := ServiceMetrics(sts)
+	for _, st := range sts {
+		u, ok := s.unit(st.Name)
+		if !ok {
+			continue
+		}
+		u.mu.Lock()
+		pi, isPlugin := u.inst.(*pluginInstance)
+		u.mu.Unlock()
+		if !isPlugin {
+			continue
+		}
+		for _, m := range pi.metrics() {
+			if m.Labels == nil {
+				m.Labels = map[string]string{}
+			}
+			if _, set := m.Labels["service"]; !set {
+				m.Labels["service"] = st.Name
+			}
+			out = append(out, m)
+		}
+	}
+	return append(out,
+		Metric{Name: "corral_reaped_processes_total", Help: "Processes reaped by corral (its own children and orphans).", Type: "counter", Value: float64(s.reaper.Reaped())},
+		Metric{Name: "corral_config_applies_total", Help: "Times a set of service files was applied (start-up and live updates that changed something).", Type: "counter", Value: float64(s.applies.Load())},
+		Metric{Name: "corral_config_errors", Help: "Service files that are currently invalid.", Type: "gauge", Value: float64(len(s.configErrors()))},
+		Metric{Name: "corral_process_resident_memory_bytes", Help: "corral's resident set size.", Type: "gauge", Value: float64(ResidentBytes())},
+	)
+}
+
+// ServiceMetrics returns the per-service metrics of statuses: up, ready,
+// restarts, the start time of the current or last process (once started)
+// and the last exit code as a shell reports it (once exited).
+func ServiceMetrics(sts []ServiceStatus) []Metric {
+	out := make([]Metric, 0, 5*len(sts))
 	b := func(v bool) float64 {
 		if v {
 			return 1
@@ -29,29 +63,7 @@ func (s *Supervisor) Metrics() []Metric {
 		if st.LastExit != nil {
 			out = append(out, Metric{Name: "corral_service_last_exit_code", Help: "Exit code of the last process (128+signal when killed).", Type: "gauge", Labels: l, Value: float64(st.LastExit.ShellCode())})
 		}
-		if u, ok := s.unit(st.Name); ok {
-			u.mu.Lock()
-			pi, isPlugin := u.inst.(*pluginInstance)
-			u.mu.Unlock()
-			if isPlugin {
-				for _, m := range pi.metrics() {
-					if m.Labels == nil {
-						m.Labels = map[string]string{}
-					}
-					if _, set := m.Labels["service"]; !set {
-						m.Labels["service"] = st.Name
-					}
-					out = append(out, m)
-				}
-			}
-		}
 	}
-	out = append(out,
-		Metric{Name: "corral_reaped_processes_total", Help: "Processes reaped by corral (its own children and orphans).", Type: "counter", Value: float64(s.reaper.Reaped())},
-		Metric{Name: "corral_config_applies_total", Help: "Times a set of service files was applied (start-up and live updates that changed something).", Type: "counter", Value: float64(s.applies.Load())},
-		Metric{Name: "corral_config_errors", Help: "Service files that are currently invalid.", Type: "gauge", Value: float64(len(s.configErrors()))},
-		Metric{Name: "corral_process_resident_memory_bytes", Help: "corral's resident set size.", Type: "gauge", Value: float64(residentBytes())},
-	)
 	return out
 }
 
@@ -61,8 +73,9 @@ func (s *Supervisor) configErrors() []error {
 	return s.configErrs
 }
 
-// residentBytes reads corral's RSS from /proc/self/statm.
-func residentBytes() int64 {
+// ResidentBytes reads this process's resident set size from
+// /proc/self/statm (0 if it cannot).
+func ResidentBytes() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
 		return 0

@@ -148,8 +148,14 @@ func (f *fakeController) LogFile(name string, stream supervisor.Stream) (string,
 	return filepath.Join(f.logDir, name, "current"), nil
 }
 
+// Metrics builds the per-service and memory metrics with the engine's own
+// helpers, as the Supervisor does, plus the metrics the test set.
 func (f *fakeController) Metrics() []supervisor.Metric {
+	sts, _ := f.Status()
+	ms := supervisor.ServiceMetrics(sts)
+	ms = append(ms, supervisor.Metric{Name: "corral_process_resident_memory_bytes", Type: "gauge",
+		Help: "corral's resident set size.", Value: float64(supervisor.ResidentBytes())})
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]supervisor.Metric(nil), f.metrics...)
+	return append(ms, f.metrics...)
 }

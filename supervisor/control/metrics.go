@@ -3,14 +3,12 @@ package control
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,96 +17,8 @@ import (
 	"github.com/corralhq/corral/supervisor"
 )
 
-// Metric names the control server guarantees on /metrics. The engine may
-// provide them through Controller.Metrics; when it does not, they are derived
-// here (the per-service ones from Status, the memory one from /proc).
-const (
-	MetricServiceUp        = "corral_service_up"
-	MetricServiceRestarts  = "corral_service_restarts_total"
-	MetricServiceLastExit  = "corral_service_last_exit_code"
-	MetricServiceStartTime = "corral_service_start_time_seconds"
-	MetricServiceReady     = "corral_service_ready"
-	MetricReapedTotal      = "corral_reaped_processes_total"
-	MetricResidentMemory   = "corral_process_resident_memory_bytes"
-)
-
 // ContentType is the media type of the text exposition format.
 const ContentType = "text/plain; version=0.0.4; charset=utf-8"
-
-// ServiceMetrics returns the per-service metrics for statuses: up (1 when a
-// process or plugin is up), restarts, last exit code (the shell's code, so
-// 128+signal after a kill; absent before the first exit), start time of the
-// current or last process (absent if never started) and ready.
-func ServiceMetrics(statuses []supervisor.ServiceStatus) []supervisor.Metric {
-	var up, restarts, exit, start, ready []supervisor.Metric
-	b2f := func(b bool) float64 {
-		if b {
-			return 1
-		}
-		return 0
-	}
-	for _, st := range statuses {
-		l := map[string]string{"service": st.Name}
-		up = append(up, supervisor.Metric{Name: MetricServiceUp, Type: "gauge",
-			Help:   "Whether the service's process or plugin is up (STARTING, RUNNING or STOPPING).",
-			Labels: l, Value: b2f(st.State.Up())})
-		restarts = append(restarts, supervisor.Metric{Name: MetricServiceRestarts, Type: "counter",
-			Help:   "Restarts of the service by its restart policy since corral started.",
-			Labels: l, Value: float64(st.Restarts)})
-		if st.LastExit != nil {
-			exit = append(exit, supervisor.Metric{Name: MetricServiceLastExit, Type: "gauge",
-				Help:   "Exit code of the service's last process (128+signal when killed).",
-				Labels: l, Value: float64(st.LastExit.ShellCode())})
-		}
-		if !st.Started.IsZero() {
-			start = append(start, supervisor.Metric{Name: MetricServiceStartTime, Type: "gauge",
-				Help:   "Start time of the service's current or last process, in seconds since the epoch.",
-				Labels: l, Value: float64(st.Started.UnixNano()) / 1e9})
-		}
-		ready = append(ready, supervisor.Metric{Name: MetricServiceReady, Type: "gauge",
-			Help:   "Whether the service passed its readiness check (or runs and has none).",
-			Labels: l, Value: b2f(st.Ready)})
-	}
-	return slices.Concat(up, restarts, exit, start, ready)
-}
-
-// ResidentMemory returns this process's resident set size in bytes, from
-// /proc/self/statm.
-func ResidentMemory() (float64, error) {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0, fmt.Errorf("reading statm: %w", err)
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, errors.New("reading statm: short line")
-	}
-	pages, err := strconv.ParseUint(f[1], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("reading statm: %w", err)
-	}
-	return float64(pages) * float64(os.Getpagesize()), nil
-}
-
-// collect gathers c's metrics and adds the guaranteed ones it lacks.
-func collect(c supervisor.Controller) []supervisor.Metric {
-	ms := c.Metrics()
-	has := func(name string) bool {
-		return slices.ContainsFunc(ms, func(m supervisor.Metric) bool { return m.Name == name })
-	}
-	if !has(MetricServiceUp) {
-		if sts, err := c.Status(); err == nil {
-			ms = append(ms, ServiceMetrics(sts)...)
-		}
-	}
-	if !has(MetricResidentMemory) {
-		if rss, err := ResidentMemory(); err == nil {
-			ms = append(ms, supervisor.Metric{Name: MetricResidentMemory, Type: "gauge",
-				Help: "Resident memory size of corral in bytes.", Value: rss})
-		}
-	}
-	return ms
-}
 
 // WriteMetrics renders ms in the Prometheus text exposition format: samples
 // grouped by name in order of first appearance, HELP and TYPE once per name
@@ -224,7 +134,7 @@ func validName(s string, label bool) bool {
 func metricsHandler(c supervisor.Controller, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", ContentType)
-		if err := WriteMetrics(w, collect(c)); err != nil {
+		if err := WriteMetrics(w, c.Metrics()); err != nil {
 			log.Debug("writing metrics", "err", err)
 		}
 	}
