@@ -1,18 +1,17 @@
 package cluster
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,24 +35,6 @@ func requireTools(t *testing.T) {
 			t.Fatalf("cluster: %s is missing (install Debian package %s): %v", tool.cmd, tool.pkg, err)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // tail returns the last lines of s.
@@ -119,7 +100,7 @@ type corral struct {
 	dir  string // holds services.d, log/ and control.sock
 	sock string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.Buffer
 	done chan struct{}
 	// started is when the process was started.
 	started time.Time
@@ -144,7 +125,7 @@ func writeServices(t *testing.T, dir string, files map[string]string) {
 func startCorral(t *testing.T, node *netns.Node, name, dir string) *corral {
 	t.Helper()
 	c := &corral{t: t, name: name, node: node, dir: dir, sock: filepath.Join(dir, "control.sock"),
-		out: &syncBuffer{}, done: make(chan struct{})}
+		out: &testutil.Buffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command("ip", "netns", "exec", node.NS,
 		"unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
 		bins.corral, "--services-dir", filepath.Join(dir, "services.d"), "--socket", c.sock,

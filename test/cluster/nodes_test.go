@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,7 +313,7 @@ port = "8080"
 type agent struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.Buffer
 	done chan struct{}
 }
 
@@ -321,7 +322,7 @@ type agent struct {
 // tags role=web and port=8080, retrying to join "ha".
 func startAgent(t *testing.T, node *netns.Node, name string, port, rpcPort int, key string) *agent {
 	t.Helper()
-	a := &agent{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	a := &agent{name: name, out: &testutil.Buffer{}, done: make(chan struct{})}
 	a.cmd = node.Command(t.Context(), "serf", "agent",
 		"-node="+name, "-bind="+node.AddrPort(uint16(port)),
 		fmt.Sprintf("-rpc-addr=127.0.0.1:%d", rpcPort), "-encrypt="+key,

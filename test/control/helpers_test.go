@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -73,28 +73,10 @@ type corral struct {
 	sock    string
 	logDir  string
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	out     *testutil.Buffer
 	exited  chan struct{}
 	client  *control.Client
 	metrics string // --metrics-addr, if any
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // writeFiles writes name -> content into dir.
@@ -113,7 +95,7 @@ func startCorral(t testing.TB, files map[string]string, extra ...string) *corral
 	t.Helper()
 	root := t.TempDir()
 	c := &corral{t: t, dir: filepath.Join(root, "services.d"), sock: filepath.Join(root, "run", "control.sock"),
-		logDir: filepath.Join(root, "log"), out: &syncBuffer{}, exited: make(chan struct{})}
+		logDir: filepath.Join(root, "log"), out: &testutil.Buffer{}, exited: make(chan struct{})}
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

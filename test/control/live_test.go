@@ -2,6 +2,7 @@ package control
 
 import (
 	"fmt"
+	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,7 +115,7 @@ func TestLiveSymlinkSwap(t *testing.T) {
 		}
 	}
 	c := &corral{t: t, dir: dir, sock: filepath.Join(root, "run", "control.sock"), logDir: filepath.Join(root, "log"),
-		out: &syncBuffer{}, exited: make(chan struct{})}
+		out: &testutil.Buffer{}, exited: make(chan struct{})}
 	c.start()
 	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "db": supervisor.Running})
 	web0, db0 := c.status()["web"].PID, c.status()["db"].PID

@@ -3,15 +3,14 @@
 package pid1
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,28 +62,10 @@ type instance struct {
 	dir     string
 	sock    string
 	cmd     *exec.Cmd
-	stdout  *syncBuffer
-	stderr  *syncBuffer
+	stdout  *testutil.Buffer
+	stderr  *testutil.Buffer
 	done    chan struct{}
 	exitErr error
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // writeServices lays out service files (name -> TOML) in a new services dir.
@@ -125,7 +106,7 @@ func startWith(t *testing.T, dir string, pidns bool, flags []string, main ...str
 	} else {
 		cmd = exec.Command(bins.corral, args...)
 	}
-	in := &instance{t: t, dir: dir, sock: sock, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	in := &instance{t: t, dir: dir, sock: sock, cmd: cmd, stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = in.stdout, in.stderr
 	cmd.Env = append(os.Environ(), "HELPER="+bins.helper, "ORPHANS="+bins.orphans, "DIR="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
