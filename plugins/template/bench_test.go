@@ -60,7 +60,7 @@ func BenchmarkBurst(b *testing.B) {
 		h := newTestHost(b)
 		p := newPlugin(s)
 		startPlugin(b, h, p)
-		c := newCluster(h.bus)
+		c := newCluster(h.Bus())
 		for i := range 100 {
 			c.join(supervisor.Member{Name: fmt.Sprintf("n%03d", i), Addr: "127.0.0.1",
 				Tags: map[string]string{"role": "web", "port": strconv.Itoa(1000 + i)}})
@@ -96,10 +96,10 @@ func joinToServed(b *testing.B, mode ReloadMode, joins int) {
 	s.WaitMin, s.WaitMax = time.Millisecond, 50*time.Millisecond
 	hp := startHAProxy(b, s, port)
 	h := newTestHost(b)
-	h.reload = func(ctx context.Context, name string) error { return syscall.Kill(hp.masterPID(), syscall.SIGUSR2) }
+	h.SetReload(func(ctx context.Context, name string) error { return syscall.Kill(hp.masterPID(), syscall.SIGUSR2) })
 	p := newPlugin(s)
 	startPlugin(b, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	base := startWebNode(b, 70, "base")
 	c.join(base.member())
 	hp.waitServed(b, "base", 10*time.Second)
@@ -169,21 +169,21 @@ func churn(b *testing.B, mode string, closeConn bool, changes int, every time.Du
 		s.Mode = ReloadHAProxyMaster
 	case "kill-usr2":
 		s.Mode = ReloadSignal
-		h.reload = func(ctx context.Context, name string) error {
+		h.SetReload(func(ctx context.Context, name string) error {
 			signals.Add(1)
 			return syscall.Kill(hp.masterPID(), syscall.SIGUSR2)
-		}
+		})
 	case "restart":
 		s.Mode = ReloadSignal
-		h.reload = func(ctx context.Context, name string) error {
+		h.SetReload(func(ctx context.Context, name string) error {
 			restarts.Add(1)
 			hp.kill(syscall.SIGTERM)
 			return hp.run()
-		}
+		})
 	}
 	p := newPlugin(s)
 	startPlugin(b, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	var stable, toggling []*webNode
 	for i := range 3 {
 		n := startWebNode(b, 90+i, fmt.Sprintf("stable-%d", i))

@@ -31,16 +31,16 @@ func TestJoinLeave(t *testing.T) {
 			hp := startHAProxy(t, s, port)
 			h := newTestHost(t)
 			var signals atomic.Int64
-			h.reload = func(ctx context.Context, name string) error {
+			h.SetReload(func(ctx context.Context, name string) error {
 				if name != "haproxy" {
 					t.Errorf("reload of %q, want haproxy", name)
 				}
 				signals.Add(1)
 				return syscall.Kill(hp.masterPID(), syscall.SIGUSR2)
-			}
+			})
 			p := newPlugin(s)
 			startPlugin(t, h, p)
-			c := newCluster(h.bus)
+			c := newCluster(h.Bus())
 			a := startWebNode(t, 11, "web-a")
 			b := startWebNode(t, 12, "web-b")
 
@@ -108,7 +108,7 @@ func TestRuntimeSlotsRunOut(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	var nodes []*webNode
 	for i, n := range []string{"web-a", "web-b", "web-c"} {
 		nodes = append(nodes, startWebNode(t, 21+i, n))
@@ -154,7 +154,7 @@ func TestCheckFailureKeepsOldFile(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	a := startWebNode(t, 31, "web-a")
 	c.join(a.member())
 	hp.waitServed(t, "web-a", 10*time.Second)
@@ -196,7 +196,7 @@ func TestBadTemplate(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	a := startWebNode(t, 41, "web-a")
 	c.join(a.member())
 	eventually(t, 5*time.Second, "first render", func() bool {
@@ -249,7 +249,7 @@ func TestInjectedNames(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	good := startWebNode(t, 51, "web-good").member()
 	evil := func(name, addr string, tags map[string]string) {
 		m := good
@@ -300,7 +300,7 @@ func TestBurst(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	for i := range 50 {
 		m := startWebNode(t, 1, "").member()
 		m.Name = "node-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
@@ -333,7 +333,7 @@ func TestMasterNotRunning(t *testing.T) {
 			h := newTestHost(t)
 			p := newPlugin(s)
 			startPlugin(t, h, p)
-			c := newCluster(h.bus)
+			c := newCluster(h.Bus())
 			a := startWebNode(t, 61, "web-a")
 			c.join(a.member())
 			eventually(t, 5*time.Second, "web-a in the file", func() bool {
@@ -372,7 +372,7 @@ func TestMasterReloadRetried(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	a := startWebNode(t, 63, "web-a")
 	c.join(a.member())
 	eventually(t, 5*time.Second, "reload error", func() bool {
@@ -403,7 +403,7 @@ func TestRuntimeCheckFailureCatchUp(t *testing.T) {
 	h := newTestHost(t)
 	p := newPlugin(s)
 	startPlugin(t, h, p)
-	c := newCluster(h.bus)
+	c := newCluster(h.Bus())
 	a := startWebNode(t, 81, "web-a")
 	b := startWebNode(t, 82, "web-b")
 	c.join(a.member())

@@ -1,10 +1,9 @@
 package template
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"github.com/corralhq/corral/supervisor/plugintest"
 	"io"
 	"log/slog"
 	"net"
@@ -22,25 +21,18 @@ import (
 	"github.com/corralhq/corral/supervisor"
 )
 
-// testHost is a supervisor.Host for tests: Exec through os/exec (tests may),
-// ReloadService through a func.
-type testHost struct {
-	t      testing.TB
-	bus    *supervisor.Bus
-	log    *slog.Logger
-	reload func(ctx context.Context, name string) error
-
-	mu     sync.Mutex
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-func newTestHost(t testing.TB) *testHost {
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &testHost{t: t, bus: supervisor.NewBus(), ctx: ctx, cancel: cancel,
-		log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	t.Cleanup(func() { h.cancel(); h.wg.Wait() })
+// newTestHost returns a plugin host named like the image's template service;
+// a failed plugin goroutine fails the test at cleanup.
+func newTestHost(t testing.TB) *plugintest.Host {
+	h := plugintest.NewHost("haproxy-config", slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	h.SetHostname("test")
+	h.SetLogDir(t.TempDir())
+	t.Cleanup(func() {
+		h.Shutdown()
+		for _, err := range h.Failures() {
+			t.Errorf("plugin goroutine failed: %v", err)
+		}
+	})
 	return h
 }
 
@@ -51,72 +43,27 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (h *testHost) Name() string         { return "haproxy-config" }
-func (h *testHost) Logger() *slog.Logger { return h.log }
-func (h *testHost) Bus() *supervisor.Bus { return h.bus }
-func (h *testHost) LogDir() string       { return h.t.TempDir() }
-func (h *testHost) Hostname() string     { return "test" }
-func (h *testHost) Go(fn func(context.Context) error) {
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		if err := fn(h.ctx); err != nil && !errors.Is(err, context.Canceled) {
-			h.t.Errorf("plugin goroutine failed: %v", err)
-		}
-	}()
-}
-
-func (h *testHost) Exec(ctx context.Context, spec supervisor.ExecSpec) (supervisor.ExecResult, error) {
-	if spec.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, spec.Argv[0], spec.Argv[1:]...)
-	cmd.Env = append(os.Environ(), spec.Env...)
-	cmd.Dir = spec.Dir
-	cmd.Stdin = bytes.NewReader(spec.Stdin)
-	out, err := cmd.CombinedOutput()
-	var res supervisor.ExecResult
-	res.Output = out
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.Status = supervisor.FromWaitStatus(ee.Sys().(syscall.WaitStatus))
-		return res, nil
-	}
-	return res, err
-}
-
-func (h *testHost) ReloadService(ctx context.Context, name string) error {
-	if h.reload == nil {
-		return fmt.Errorf("no service %q", name)
-	}
-	return h.reload(ctx, name)
-}
-
 // startPlugin provisions and starts p on h, feeding it the bus like the
 // supervisor does (subscribed with replay before Start).
-func startPlugin(t testing.TB, h *testHost, p *Plugin) {
+func startPlugin(t testing.TB, h *plugintest.Host, p *Plugin) {
 	t.Helper()
 	if err := p.Provision(h); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
-	sub := h.bus.Subscribe(true, p.Topics()...)
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
+	sub := h.Bus().Subscribe(true, p.Topics()...)
+	h.Go(func(ctx context.Context) error {
 		for {
 			select {
-			case <-h.ctx.Done():
-				return
+			case <-ctx.Done():
+				return nil
 			case <-sub.C():
 				for _, ev := range sub.Drain() {
 					p.HandleEvent(ev)
 				}
 			}
 		}
-	}()
-	if err := p.Start(h.ctx); err != nil {
+	})
+	if err := p.Start(h.Context()); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() {

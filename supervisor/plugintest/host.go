@@ -23,6 +23,8 @@ type Host struct {
 	hostname string
 	log      *slog.Logger
 	bus      *supervisor.Bus
+	logDir   string
+	reload   func(ctx context.Context, name string) error
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -38,6 +40,18 @@ func NewHost(name string, log *slog.Logger) *Host {
 	return &Host{name: name, hostname: name, log: log, bus: supervisor.NewBus(), ctx: ctx, cancel: cancel}
 }
 
+// SetLogDir sets what LogDir returns (default: the temporary directory).
+func (h *Host) SetLogDir(dir string) { h.logDir = dir }
+
+// SetHostname sets what Hostname returns (default: the name).
+func (h *Host) SetHostname(name string) { h.hostname = name }
+
+// SetReload makes ReloadService call fn (default: it fails).
+func (h *Host) SetReload(fn func(ctx context.Context, name string) error) { h.reload = fn }
+
+// Context is cancelled by Shutdown: the context to Start a plugin with.
+func (h *Host) Context() context.Context { return h.ctx }
+
 // SetBus makes the host use b, so that several plugins share one bus; call
 // it before the plugin starts.
 func (h *Host) SetBus(b *supervisor.Bus) { h.bus = b }
@@ -51,15 +65,23 @@ func (h *Host) Logger() *slog.Logger { return h.log }
 // Bus is the host's event bus.
 func (h *Host) Bus() *supervisor.Bus { return h.bus }
 
-// LogDir is the system's temporary directory.
-func (h *Host) LogDir() string { return os.TempDir() }
+// LogDir is the directory set by SetLogDir, or the temporary directory.
+func (h *Host) LogDir() string {
+	if h.logDir == "" {
+		return os.TempDir()
+	}
+	return h.logDir
+}
 
 // Hostname is the name given to NewHost.
 func (h *Host) Hostname() string { return h.hostname }
 
-// ReloadService fails: there are no other services in a plugin test.
-func (h *Host) ReloadService(context.Context, string) error {
-	return errors.New("no services here")
+// ReloadService calls the function set by SetReload; without one it fails.
+func (h *Host) ReloadService(ctx context.Context, name string) error {
+	if h.reload == nil {
+		return fmt.Errorf("no service %q here", name)
+	}
+	return h.reload(ctx, name)
 }
 
 // Go runs fn and records its error or panic.
@@ -72,7 +94,9 @@ func (h *Host) Go(fn func(ctx context.Context) error) {
 				h.fail(fmt.Errorf("panic: %v", r))
 			}
 		}()
-		if err := fn(h.ctx); err != nil && h.ctx.Err() == nil {
+		// As in the engine: an error counts unless the host is shutting
+		// down or the plugin is ending its own goroutines.
+		if err := fn(h.ctx); err != nil && h.ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			h.fail(err)
 		}
 	}()
