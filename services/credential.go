@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"syscall"
 )
 
 // ResolveCredential turns user and group (names or numeric ids; either may be
@@ -107,4 +108,12 @@ func lookupGroup(name string) (uint32, error) {
 		return 0, fmt.Errorf("group %q has a non-numeric id %s", name, g.Gid)
 	}
 	return uint32(gid), nil
+}
+
+// Sys returns c as the credential a process is started with (nil for nil).
+func (c *Credential) Sys() *syscall.Credential {
+	if c == nil {
+		return nil
+	}
+	return &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: c.Groups}
 }

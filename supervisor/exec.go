@@ -7,6 +7,9 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 )
 
 // maxExecOutput caps what Exec keeps of a command's output.
@@ -15,9 +18,9 @@ const maxExecOutput = 1 << 20
 // runToCompletion runs spec through the reaper and waits for it, capturing
 // stdout and stderr together. When ctx ends or spec.Timeout passes, the
 // command's process group is killed.
-func runToCompletion(ctx context.Context, r *Reaper, spec ExecSpec, baseEnv []string) (ExecResult, error) {
+func runToCompletion(ctx context.Context, spec plugins.ExecSpec, baseEnv []string) (plugins.ExecResult, error) {
 	if len(spec.Argv) == 0 {
-		return ExecResult{}, errors.New("exec: empty command")
+		return plugins.ExecResult{}, errors.New("exec: empty command")
 	}
 	if spec.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -26,26 +29,26 @@ func runToCompletion(ctx context.Context, r *Reaper, spec ExecSpec, baseEnv []st
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return ExecResult{}, err
+		return plugins.ExecResult{}, err
 	}
 	defer outR.Close()
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		outW.Close()
-		return ExecResult{}, err
+		return plugins.ExecResult{}, err
 	}
 	env := append(append([]string{}, baseEnv...), spec.Env...)
-	p, err := r.spawnProc(procSpec{
-		argv:  spec.Argv,
-		env:   env,
-		dir:   spec.Dir,
-		files: []*os.File{inR, outW, outW},
+	p, err := reaper.Spawn(reaper.Spec{
+		Argv:  spec.Argv,
+		Env:   env,
+		Dir:   spec.Dir,
+		Files: []*os.File{inR, outW, outW},
 	})
 	inR.Close()
 	outW.Close()
 	if err != nil {
 		inW.Close()
-		return ExecResult{}, err
+		return plugins.ExecResult{}, err
 	}
 	go func() {
 		if len(spec.Stdin) > 0 {
@@ -59,23 +62,23 @@ func runToCompletion(ctx context.Context, r *Reaper, spec ExecSpec, baseEnv []st
 		_, _ = io.Copy(io.Discard, outR) // keep draining past the cap
 		outc <- b
 	}()
-	var st ExitStatus
+	var st plugins.ExitStatus
 	select {
-	case st = <-p.exit:
+	case st = <-p.Exit:
 	case <-ctx.Done():
-		_ = signalGroup(p.pid, syscall.SIGKILL)
-		st = <-p.exit
+		_ = reaper.SignalGroup(p.Pid, syscall.SIGKILL)
+		st = <-p.Exit
 	}
 	// The output pipe may be held open by a grandchild; do not wait forever.
 	var out []byte
 	select {
 	case out = <-outc:
 	case <-time.After(100 * time.Millisecond):
-		_ = signalGroup(p.pid, syscall.SIGKILL)
+		_ = reaper.SignalGroup(p.Pid, syscall.SIGKILL)
 		outR.SetReadDeadline(time.Now())
 		out = <-outc
 	}
-	res := ExecResult{Output: out, Status: st}
+	res := plugins.ExecResult{Output: out, Status: st}
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}

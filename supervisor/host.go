@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/corralhq/corral/plugins"
 )
 
 // pluginHost is the Host of one plugin instance.
@@ -17,7 +19,7 @@ type pluginHost struct {
 
 func (h *pluginHost) Name() string         { return h.name }
 func (h *pluginHost) Logger() *slog.Logger { return h.log }
-func (h *pluginHost) Bus() *Bus            { return h.sup.bus }
+func (h *pluginHost) Bus() *plugins.Bus    { return h.sup.bus }
 func (h *pluginHost) LogDir() string       { return h.sup.opts.LogDir }
 func (h *pluginHost) Hostname() string     { return h.sup.hostname }
 
@@ -25,7 +27,7 @@ func (h *pluginHost) Hostname() string     { return h.sup.hostname }
 func (h *pluginHost) Go(fn func(ctx context.Context) error) {
 	in := h.inst
 	if in == nil {
-		panic("corral: Host.Go called during Provision")
+		panic("corral: plugins.Host.Go called during Provision")
 	}
 	in.wg.Add(1)
 	go func() {
@@ -42,11 +44,11 @@ func (h *pluginHost) Go(fn func(ctx context.Context) error) {
 }
 
 // Exec runs a command through the reaper.
-func (h *pluginHost) Exec(ctx context.Context, cmd ExecSpec) (ExecResult, error) {
+func (h *pluginHost) Exec(ctx context.Context, cmd plugins.ExecSpec) (plugins.ExecResult, error) {
 	if len(cmd.Argv) == 0 {
-		return ExecResult{}, fmt.Errorf("%s: exec: empty command", h.name)
+		return plugins.ExecResult{}, fmt.Errorf("%s: exec: empty command", h.name)
 	}
-	res, err := runToCompletion(ctx, h.sup.reaper, cmd, h.sup.baseEnv)
+	res, err := runToCompletion(ctx, cmd, h.sup.baseEnv)
 	if err != nil {
 		return res, fmt.Errorf("%s: exec %s: %w", h.name, cmd.Argv[0], err)
 	}
@@ -58,4 +60,4 @@ func (h *pluginHost) ReloadService(ctx context.Context, name string) error {
 	return h.sup.Reload(ctx, name)
 }
 
-var _ Host = (*pluginHost)(nil)
+var _ plugins.Host = (*pluginHost)(nil)

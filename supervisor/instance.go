@@ -4,6 +4,8 @@ import (
 	"context"
 	"syscall"
 	"time"
+
+	"github.com/corralhq/corral/plugins"
 )
 
 // instance is one run of a service: a process group, or a plugin value.
@@ -27,7 +29,7 @@ type instance interface {
 
 // instanceExit is how an instance ended.
 type instanceExit struct {
-	status ExitStatus
+	status plugins.ExitStatus
 	// err is set when a plugin failed, or a start failed before running.
 	err error
 }

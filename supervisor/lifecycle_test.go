@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/plugins"
 )
 
 // stubborn is a test plugin whose Reload and Stop never return on their own.
@@ -17,7 +20,7 @@ type stubborn struct {
 }
 
 func init() {
-	Register("test-stubborn", func() Plugin { return &stubborn{release: make(chan struct{})} })
+	plugins.Register("test-stubborn", func() plugins.Plugin { return &stubborn{release: make(chan struct{})} })
 }
 
 func (p *stubborn) Start(ctx context.Context) error { return nil }
@@ -33,7 +36,7 @@ func TestSlowPluginReloadAndStopDoNotHangTheUnit(t *testing.T) {
 	s, stop := runSupervisor(t, map[string]string{
 		"slow": "plugin = \"test-stubborn\"\nstop_timeout = \"200ms\"\n",
 	})
-	waitFor(t, s, "slow", Running)
+	waitFor(t, s, "slow", control.Running)
 	go func() { _ = s.Signal("slow", syscall.SIGHUP) }() // a Reload that never ends
 	time.Sleep(50 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -41,7 +44,7 @@ func TestSlowPluginReloadAndStopDoNotHangTheUnit(t *testing.T) {
 	if err := s.Stop(ctx, "slow"); err != nil {
 		t.Fatalf("stop while a reload hangs: %v", err)
 	}
-	waitFor(t, s, "slow", Stopped)
+	waitFor(t, s, "slow", control.Stopped)
 	if code := stop(); code != 0 {
 		t.Fatalf("Run returned %d", code)
 	}
@@ -52,8 +55,8 @@ func TestDependentOfExitedLongrunFails(t *testing.T) {
 		"a": "command = \"sleep 0.2\"\nrestart = \"never\"\n[ready]\ntcp = \"127.0.0.1:1\"\n",
 		"b": "command = \"sleep 1000\"\nafter = [\"a\"]\n",
 	})
-	waitFor(t, s, "a", Exited)
-	st := waitFor(t, s, "b", Fatal)
+	waitFor(t, s, "a", control.Exited)
+	st := waitFor(t, s, "b", control.Fatal)
 	if !strings.Contains(st.Reason, "dependency a") {
 		t.Fatalf("b's reason %q does not name a", st.Reason)
 	}
@@ -64,11 +67,11 @@ func TestOneshotTimeout(t *testing.T) {
 		"hung": "type = \"oneshot\"\ncommand = \"sleep 1000\"\ntimeout = \"200ms\"\n",
 		"next": "command = \"sleep 1000\"\nafter = [\"hung\"]\n",
 	})
-	st := waitFor(t, s, "hung", Fatal)
+	st := waitFor(t, s, "hung", control.Fatal)
 	if !strings.Contains(st.Reason, "timed out") {
 		t.Fatalf("reason %q", st.Reason)
 	}
-	waitFor(t, s, "next", Fatal)
+	waitFor(t, s, "next", control.Fatal)
 }
 
 func TestCancelledUpdateStillRestartsTheService(t *testing.T) {
@@ -80,15 +83,15 @@ func TestCancelledUpdateStillRestartsTheService(t *testing.T) {
 	}
 	write("command = '''trap '' TERM; while :; do sleep 0.05; done'''\nstop_timeout = \"1s\"\n")
 	s, _ := runSupervisorIn(t, dir)
-	waitFor(t, s, "a", Running)
+	waitFor(t, s, "a", control.Running)
 	write("command = '''trap '' TERM; while :; do sleep 0.06; done'''\nstop_timeout = \"1s\"\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, err := s.Update(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal(err)
 	}
-	waitFor(t, s, "a", Running)
-	if st := waitFor(t, s, "a", Running); st.PID == 0 {
+	waitFor(t, s, "a", control.Running)
+	if st := waitFor(t, s, "a", control.Running); st.PID == 0 {
 		t.Fatal("no process after the update")
 	}
 	diff, err := s.Reread()

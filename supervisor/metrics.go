@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 )
 
 // Metrics returns the engine's metrics and those of running plugins.
-func (s *Supervisor) Metrics() []Metric {
+func (s *Supervisor) Metrics() []plugins.Metric {
 	sts, _ := s.Status()
 	out := ServiceMetrics(sts)
 	for _, st := range sts {
@@ -32,18 +36,18 @@ func (s *Supervisor) Metrics() []Metric {
 		}
 	}
 	return append(out,
-		Metric{Name: "corral_reaped_processes_total", Help: "Processes reaped by corral (its own children and orphans).", Type: "counter", Value: float64(s.reaper.Reaped())},
-		Metric{Name: "corral_config_applies_total", Help: "Times a set of service files was applied (start-up and live updates that changed something).", Type: "counter", Value: float64(s.applies.Load())},
-		Metric{Name: "corral_config_errors", Help: "Service files that are currently invalid.", Type: "gauge", Value: float64(len(s.configErrors()))},
-		Metric{Name: "corral_process_resident_memory_bytes", Help: "corral's resident set size.", Type: "gauge", Value: float64(ResidentBytes())},
+		plugins.Metric{Name: "corral_reaped_processes_total", Help: "Processes reaped by corral (its own children and orphans).", Type: "counter", Value: float64(reaper.Reaped())},
+		plugins.Metric{Name: "corral_config_applies_total", Help: "Times a set of service files was applied (start-up and live updates that changed something).", Type: "counter", Value: float64(s.applies.Load())},
+		plugins.Metric{Name: "corral_config_errors", Help: "Service files that are currently invalid.", Type: "gauge", Value: float64(len(s.configErrors()))},
+		plugins.Metric{Name: "corral_process_resident_memory_bytes", Help: "corral's resident set size.", Type: "gauge", Value: float64(ResidentBytes())},
 	)
 }
 
 // ServiceMetrics returns the per-service metrics of statuses: up, ready,
 // restarts, the start time of the current or last process (once started)
 // and the last exit code as a shell reports it (once exited).
-func ServiceMetrics(sts []ServiceStatus) []Metric {
-	out := make([]Metric, 0, 5*len(sts))
+func ServiceMetrics(sts []control.ServiceStatus) []plugins.Metric {
+	out := make([]plugins.Metric, 0, 5*len(sts))
 	b := func(v bool) float64 {
 		if v {
 			return 1
@@ -53,15 +57,15 @@ func ServiceMetrics(sts []ServiceStatus) []Metric {
 	for _, st := range sts {
 		l := map[string]string{"service": st.Name}
 		out = append(out,
-			Metric{Name: "corral_service_up", Help: "Whether the service has a live process or plugin (1) or not (0).", Type: "gauge", Labels: l, Value: b(st.State.Up())},
-			Metric{Name: "corral_service_ready", Help: "Whether the service is ready.", Type: "gauge", Labels: l, Value: b(st.Ready)},
-			Metric{Name: "corral_service_restarts_total", Help: "Restarts by policy since corral started.", Type: "counter", Labels: l, Value: float64(st.Restarts)},
+			plugins.Metric{Name: "corral_service_up", Help: "Whether the service has a live process or plugin (1) or not (0).", Type: "gauge", Labels: l, Value: b(st.State.Up())},
+			plugins.Metric{Name: "corral_service_ready", Help: "Whether the service is ready.", Type: "gauge", Labels: l, Value: b(st.Ready)},
+			plugins.Metric{Name: "corral_service_restarts_total", Help: "Restarts by policy since corral started.", Type: "counter", Labels: l, Value: float64(st.Restarts)},
 		)
 		if !st.Started.IsZero() {
-			out = append(out, Metric{Name: "corral_service_start_time_seconds", Help: "Start time of the current or last process, in seconds since the epoch.", Type: "gauge", Labels: l, Value: float64(st.Started.UnixNano()) / 1e9})
+			out = append(out, plugins.Metric{Name: "corral_service_start_time_seconds", Help: "Start time of the current or last process, in seconds since the epoch.", Type: "gauge", Labels: l, Value: float64(st.Started.UnixNano()) / 1e9})
 		}
 		if st.LastExit != nil {
-			out = append(out, Metric{Name: "corral_service_last_exit_code", Help: "Exit code of the last process (128+signal when killed).", Type: "gauge", Labels: l, Value: float64(st.LastExit.ShellCode())})
+			out = append(out, plugins.Metric{Name: "corral_service_last_exit_code", Help: "Exit code of the last process (128+signal when killed).", Type: "gauge", Labels: l, Value: float64(st.LastExit.ShellCode())})
 		}
 	}
 	return out

@@ -11,19 +11,23 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // crashy is a test plugin that fails in one of several ways.
 type crashy struct {
 	Mode string `toml:"mode"`
-	host Host
+	host plugins.Host
 }
 
 func init() {
-	Register("test-crashy", func() Plugin { return &crashy{} })
+	plugins.Register("test-crashy", func() plugins.Plugin { return &crashy{} })
 }
 
-func (c *crashy) Provision(h Host) error {
+func (c *crashy) Provision(h plugins.Host) error {
 	if c.Mode == "" {
 		return errors.New("mode is required")
 	}
@@ -66,7 +70,7 @@ func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() i
 func runSupervisorIn(t *testing.T, dir string) (*Supervisor, func() int) {
 	t.Helper()
 	s, err := New(Options{ServicesDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Console: NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
+		Console: output.NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +94,10 @@ func runSupervisorIn(t *testing.T, dir string) (*Supervisor, func() int) {
 	return s, stopOnce
 }
 
-func waitFor(t *testing.T, s *Supervisor, name string, want State) ServiceStatus {
+func waitFor(t *testing.T, s *Supervisor, name string, want control.State) control.ServiceStatus {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	var st ServiceStatus
+	var st control.ServiceStatus
 	for time.Now().Before(deadline) {
 		sts, err := s.Status(name)
 		if err == nil && len(sts) == 1 {
@@ -125,12 +129,12 @@ mode = "` + mode + `"
 		"fine":    conf("fine"),
 	})
 	for _, name := range []string{"panics", "errors", "nostart"} {
-		st := waitFor(t, s, name, Fatal)
+		st := waitFor(t, s, name, control.Fatal)
 		if st.Restarts != 3 {
 			t.Errorf("%s: %d restarts before FATAL, want 3", name, st.Restarts)
 		}
 	}
-	st := waitFor(t, s, "fine", Running)
+	st := waitFor(t, s, "fine", control.Running)
 	if st.Type != "plugin" || st.Plugin != "test-crashy" || !st.Ready {
 		t.Errorf("fine: %+v", st)
 	}
@@ -142,8 +146,8 @@ func TestBadPluginTableIsReportedAndSkipped(t *testing.T) {
 		"bad2": "plugin = \"test-crashy\"\n",
 		"ok":   `command = "sleep 1000"`,
 	})
-	waitFor(t, s, "ok", Running)
-	if _, err := s.Status("bad"); !errors.Is(err, ErrNoSuchService) {
+	waitFor(t, s, "ok", control.Running)
+	if _, err := s.Status("bad"); !errors.Is(err, control.ErrNoSuchService) {
 		t.Fatalf("bad plugin table: service exists (%v)", err)
 	}
 	diff, err := s.Reread()

@@ -10,12 +10,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
 )
 
 // pluginInstance is one run of a plugin service.
 type pluginInstance struct {
-	p      Plugin
+	p      plugins.Plugin
 	host   *pluginHost
 	log    *slog.Logger
 	ctx    context.Context
@@ -24,15 +25,15 @@ type pluginInstance struct {
 	readyc chan error
 	wg     sync.WaitGroup
 	once   sync.Once
-	sub    *Subscription
+	sub    *plugins.Subscription
 	// started is closed when Start has returned.
 	started chan struct{}
 }
 
 // newPlugin builds and provisions a plugin value for svc without starting
 // it: factory, strict decode of its table, Provision.
-func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (p Plugin, err error) {
-	f, ok := LookupPlugin(svc.Plugin)
+func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (p plugins.Plugin, err error) {
+	f, ok := plugins.Lookup(svc.Plugin)
 	if !ok {
 		return nil, &services.Error{File: svc.File, Key: "plugin", Service: svc.Name, Err: fmt.Errorf("unknown plugin %q", svc.Plugin)}
 	}
@@ -49,7 +50,7 @@ func (s *Supervisor) newPlugin(svc *services.Service, host *pluginHost) (p Plugi
 			return nil, err
 		}
 	}
-	if pv, ok := p.(Provisioner); ok {
+	if pv, ok := p.(plugins.Provisioner); ok {
 		if err := pv.Provision(host); err != nil {
 			return nil, &services.Error{File: svc.File, Key: svc.Plugin, Service: svc.Name, Err: err}
 		}
@@ -75,7 +76,7 @@ func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error)
 	in.p = p
 	// Subscribe before Start so that no event published from here on is
 	// missed; deliver only once Start has returned.
-	h, handles := p.(EventHandler)
+	h, handles := p.(plugins.EventHandler)
 	if handles {
 		in.sub = s.bus.Subscribe(true, h.Topics()...)
 	}
@@ -160,7 +161,7 @@ func (in *pluginInstance) finish(cause error, timeout time.Duration) {
 			case <-ctx.Done():
 				in.log.Warn("plugin goroutines still running after stop deadline")
 			}
-			st := ExitStatus{}
+			st := plugins.ExitStatus{}
 			if cause != nil {
 				st.Code = 1
 			}
@@ -185,7 +186,7 @@ func (in *pluginInstance) signal(sig syscall.Signal) error {
 }
 
 func (in *pluginInstance) reload(ctx context.Context, _ syscall.Signal) error {
-	r, ok := in.p.(Reloader)
+	r, ok := in.p.(plugins.Reloader)
 	if !ok {
 		return errors.New("plugin cannot reload")
 	}
@@ -193,23 +194,23 @@ func (in *pluginInstance) reload(ctx context.Context, _ syscall.Signal) error {
 }
 
 // status returns the plugin's own report, if it makes one.
-func (in *pluginInstance) status() (PluginStatus, bool) {
-	r, ok := in.p.(StatusReporter)
+func (in *pluginInstance) status() (plugins.PluginStatus, bool) {
+	r, ok := in.p.(plugins.StatusReporter)
 	if !ok {
-		return PluginStatus{}, false
+		return plugins.PluginStatus{}, false
 	}
-	var st PluginStatus
+	var st plugins.PluginStatus
 	err := in.protect("status", func() error { st = r.Status(); return nil })
 	return st, err == nil
 }
 
 // metrics returns the plugin's metrics, if it exports any.
-func (in *pluginInstance) metrics() []Metric {
-	m, ok := in.p.(MetricsSource)
+func (in *pluginInstance) metrics() []plugins.Metric {
+	m, ok := in.p.(plugins.MetricsSource)
 	if !ok {
 		return nil
 	}
-	var out []Metric
+	var out []plugins.Metric
 	_ = in.protect("metrics", func() error { out = m.Metrics(); return nil })
 	return out
 }

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // procInstance is a service process running in its own process group.
 type procInstance struct {
-	r       *Reaper
 	log     *slog.Logger
-	p       proc
+	p       reaper.Proc
 	svc     *services.Service
 	exitc   chan instanceExit
 	readyc  chan error
@@ -27,22 +28,22 @@ type procInstance struct {
 }
 
 // startProcess spawns svc's command with its output going to sinks.
-func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, sinks []LineSink) (*procInstance, error) {
-	pipes, err := newOutputPipes()
+func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, sinks []output.LineSink) (*procInstance, error) {
+	pipes, err := output.NewPipes()
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipes: %w", err)
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		pipes.closeAll()
+		pipes.Close()
 		return nil, err
 	}
 	defer devnull.Close()
-	files := []*os.File{devnull, pipes.stdoutW, pipes.stderrW}
+	files := []*os.File{devnull, pipes.StdoutW, pipes.StderrW}
 	var notifyR, notifyW *os.File
 	if svc.Ready != nil && svc.Ready.NotifyFD > 0 {
 		if notifyR, notifyW, err = os.Pipe(); err != nil {
-			pipes.closeAll()
+			pipes.Close()
 			return nil, err
 		}
 		for len(files) <= svc.Ready.NotifyFD {
@@ -51,28 +52,28 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 		files[svc.Ready.NotifyFD] = notifyW
 	}
 	env := s.serviceEnv(svc)
-	p, err := s.reaper.spawnProc(procSpec{
-		argv:  svc.Command,
-		env:   env,
-		dir:   svc.WorkingDir,
-		cred:  svc.Credential,
-		files: files,
+	p, err := reaper.Spawn(reaper.Spec{
+		Argv:  svc.Command,
+		Env:   env,
+		Dir:   svc.WorkingDir,
+		Cred:  svc.Credential.Sys(),
+		Files: files,
 	})
 	if notifyW != nil {
 		notifyW.Close()
 	}
 	if err != nil {
-		pipes.closeAll()
+		pipes.Close()
 		if notifyR != nil {
 			notifyR.Close()
 		}
 		return nil, err
 	}
-	outDone := pipes.startReaders(svc.Name, sinks)
+	outDone := pipes.Start(svc.Name, sinks)
 	in := &procInstance{
 		outDone: outDone,
 		log:     s.log.With("service", svc.Name),
-		r:       s.reaper, p: p, svc: svc,
+		p:       p, svc: svc,
 		exitc:   make(chan instanceExit, 1),
 		readyc:  make(chan error, 1),
 		stopped: make(chan struct{}),
@@ -88,7 +89,7 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 			cancel()
 		}()
 		go func() {
-			rd := readiness{reaper: s.reaper, env: env}
+			rd := readiness{env: env}
 			err := rd.wait(rctx, svc.Ready, notifyR)
 			if notifyR != nil {
 				notifyR.Close()
@@ -108,7 +109,7 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 // watch waits for the main process, then for the group per the stop rules,
 // and reports the exit.
 func (in *procInstance) watch() {
-	st := <-in.p.exit
+	st := <-in.p.Exit
 	close(in.main)
 	select {
 	case <-in.stopped:
@@ -116,13 +117,13 @@ func (in *procInstance) watch() {
 		// kill timer started by terminate sends SIGKILL at stop_timeout;
 		// past that and a grace, a process that cannot die (stuck in the
 		// kernel) is left behind rather than hanging the shutdown.
-		if !waitGroupGone(in.r, in.p.pid, time.After(in.svc.StopTimeout+5*time.Second)) {
-			in.log.Warn("process group still alive after SIGKILL", "pgid", in.p.pid)
+		if !reaper.WaitGroupGone(in.p.Pid, time.After(in.svc.StopTimeout+5*time.Second)) {
+			in.log.Warn("process group still alive after SIGKILL", "pgid", in.p.Pid)
 		}
 	default:
 		// The service exited by itself: clean up what it left behind in its
 		// group without delaying the restart.
-		if groupAlive(in.p.pid) {
+		if reaper.GroupAlive(in.p.Pid) {
 			go in.reapLeftovers()
 		}
 	}
@@ -136,17 +137,17 @@ func (in *procInstance) watch() {
 }
 
 func (in *procInstance) reapLeftovers() {
-	_ = signalGroup(in.p.pid, in.svc.StopSignal)
+	_ = reaper.SignalGroup(in.p.Pid, in.svc.StopSignal)
 	deadline := time.After(in.svc.StopTimeout)
-	if !waitGroupGone(in.r, in.p.pid, deadline) {
-		_ = signalGroup(in.p.pid, syscall.SIGKILL)
+	if !reaper.WaitGroupGone(in.p.Pid, deadline) {
+		_ = reaper.SignalGroup(in.p.Pid, syscall.SIGKILL)
 	}
 }
 
-func (in *procInstance) pid() int                        { return in.p.pid }
+func (in *procInstance) pid() int                        { return in.p.Pid }
 func (in *procInstance) exited() <-chan instanceExit     { return in.exitc }
 func (in *procInstance) ready() <-chan error             { return in.readyc }
-func (in *procInstance) signal(sig syscall.Signal) error { return syscall.Kill(in.p.pid, sig) }
+func (in *procInstance) signal(sig syscall.Signal) error { return syscall.Kill(in.p.Pid, sig) }
 
 func (in *procInstance) reload(_ context.Context, sig syscall.Signal) error {
 	return in.signal(sig)
@@ -155,40 +156,20 @@ func (in *procInstance) reload(_ context.Context, sig syscall.Signal) error {
 func (in *procInstance) terminate(sig syscall.Signal, timeout time.Duration) {
 	in.once.Do(func() {
 		close(in.stopped)
-		_ = signalGroup(in.p.pid, sig)
+		_ = reaper.SignalGroup(in.p.Pid, sig)
 		// SIGCONT wakes a stopped group so it can act on sig.
-		_ = signalGroup(in.p.pid, syscall.SIGCONT)
+		_ = reaper.SignalGroup(in.p.Pid, syscall.SIGCONT)
 		go func() {
 			t := time.NewTimer(timeout)
 			defer t.Stop()
 			select {
 			case <-t.C:
-				_ = signalGroup(in.p.pid, syscall.SIGKILL)
+				_ = reaper.SignalGroup(in.p.Pid, syscall.SIGKILL)
 			case <-in.main:
-				if !waitGroupGone(in.r, in.p.pid, t.C) {
-					_ = signalGroup(in.p.pid, syscall.SIGKILL)
+				if !reaper.WaitGroupGone(in.p.Pid, t.C) {
+					_ = reaper.SignalGroup(in.p.Pid, syscall.SIGKILL)
 				}
 			}
 		}()
 	})
-}
-
-// waitGroupGone waits until process group pgid is empty, re-checking after
-// every reaped batch (and on a short poll, for processes reaped by a parent
-// other than corral). It returns false if deadline fires first.
-func waitGroupGone(r *Reaper, pgid int, deadline <-chan time.Time) bool {
-	poll := time.NewTicker(20 * time.Millisecond)
-	defer poll.Stop()
-	for {
-		changed := r.Changed()
-		if !groupAlive(pgid) {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-poll.C:
-		case <-deadline:
-			return false
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
 )
 
@@ -16,8 +17,7 @@ import (
 // It returns nil once ready, or an error when ctx ends or the check's
 // timeout passes first.
 type readiness struct {
-	reaper *Reaper
-	env    []string
+	env []string
 }
 
 func (r *readiness) wait(ctx context.Context, rd *services.Ready, notify *os.File) error {
@@ -85,7 +85,7 @@ func (r *readiness) probe(rd *services.Ready) func(context.Context) error {
 		}
 	case len(rd.Command) > 0:
 		return func(ctx context.Context) error {
-			res, err := runToCompletion(ctx, r.reaper, ExecSpec{Argv: rd.Command, Timeout: 10 * time.Second}, r.env)
+			res, err := runToCompletion(ctx, plugins.ExecSpec{Argv: rd.Command, Timeout: 10 * time.Second}, r.env)
 			if err != nil {
 				return err
 			}

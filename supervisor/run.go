@@ -8,7 +8,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,9 +42,7 @@ func (s *Supervisor) Run(ctx context.Context, mainArgv []string) int {
 	// inherited by every service.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 
-	rctx, stopReaper := context.WithCancel(context.Background())
-	defer stopReaper()
-	go s.reaper.Run(rctx)
+	reaper.Start()
 
 	set, err := s.loadSet()
 	if err != nil {
@@ -113,7 +113,7 @@ wait:
 		code = 0
 	}
 	s.stopAll(context.Background())
-	s.reaper.Reap()
+	reaper.Reap()
 	s.closeAllSinks() // flush the log files
 	return code
 }
@@ -134,7 +134,7 @@ func (s *Supervisor) closeAllSinks() {
 // mainResult is how the main command ended; ran is false when shutdown
 // began before it could start.
 type mainResult struct {
-	status ExitStatus
+	status plugins.ExitStatus
 	ran    bool
 }
 
@@ -162,11 +162,11 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 		exit <- mainResult{}
 		return
 	}
-	p, err := s.reaper.spawnProc(procSpec{
-		argv:       argv,
-		env:        s.baseEnv,
-		files:      []*os.File{os.Stdin, os.Stdout, os.Stderr},
-		foreground: ttyErr == nil,
+	p, err := reaper.Spawn(reaper.Spec{
+		Argv:       argv,
+		Env:        s.baseEnv,
+		Files:      []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Foreground: ttyErr == nil,
 	})
 	if err != nil {
 		s.mainMu.Unlock()
@@ -176,13 +176,13 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 		if errors.Is(err, os.ErrPermission) {
 			code = 126
 		}
-		exit <- mainResult{status: ExitStatus{Code: code}, ran: true}
+		exit <- mainResult{status: plugins.ExitStatus{Code: code}, ran: true}
 		return
 	}
-	s.mainStarted, s.mainPgid = true, p.pid
-	s.mainPID.Store(int64(p.pid))
+	s.mainStarted, s.mainPgid = true, p.Pid
+	s.mainPID.Store(int64(p.Pid))
 	s.mainMu.Unlock()
-	st := <-p.exit
+	st := <-p.Exit
 	s.mainPID.Store(0)
 	exit <- mainResult{status: st, ran: true}
 }
@@ -191,26 +191,26 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 // after MainStopTimeout. It returns the main command's exit status, and
 // false when it never started. shuttingDown must already be set, so that
 // runMain cannot start it after this looked.
-func (s *Supervisor) stopMain(mainExit <-chan mainResult) (ExitStatus, bool) {
+func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, bool) {
 	s.mainMu.Lock()
 	started, pgid := s.mainStarted, s.mainPgid
 	s.mainMu.Unlock()
 	if !started {
-		return ExitStatus{}, false
+		return plugins.ExitStatus{}, false
 	}
-	_ = signalGroup(pgid, syscall.SIGTERM)
-	_ = signalGroup(pgid, syscall.SIGCONT)
+	_ = reaper.SignalGroup(pgid, syscall.SIGTERM)
+	_ = reaper.SignalGroup(pgid, syscall.SIGCONT)
 	t := time.NewTimer(s.opts.MainStopTimeout)
 	defer t.Stop()
 	select {
 	case r := <-mainExit:
-		if !waitGroupGone(s.reaper, pgid, t.C) {
-			_ = signalGroup(pgid, syscall.SIGKILL)
+		if !reaper.WaitGroupGone(pgid, t.C) {
+			_ = reaper.SignalGroup(pgid, syscall.SIGKILL)
 		}
 		return r.status, true
 	case <-t.C:
 		s.log.Warn("main command did not stop in time: killing it", "timeout", s.opts.MainStopTimeout)
-		_ = signalGroup(pgid, syscall.SIGKILL)
+		_ = reaper.SignalGroup(pgid, syscall.SIGKILL)
 		r := <-mainExit
 		return r.status, true
 	}

@@ -1,17 +1,21 @@
 package supervisor
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/corralhq/corral/supervisor/output"
+)
 
 // lockedSink serialises a service's two reader goroutines (stdout, stderr,
 // and those of a previous instance still draining) into one sink, and
 // drops lines written after Close.
 type lockedSink struct {
 	mu     sync.Mutex
-	s      LineSink
+	s      output.LineSink
 	closed bool
 }
 
-func (l *lockedSink) WriteLine(line *Line) {
+func (l *lockedSink) WriteLine(line *output.Line) {
 	l.mu.Lock()
 	if !l.closed {
 		l.s.WriteLine(line)
@@ -35,7 +39,7 @@ func (u *unit) openSinks() {
 	u.mu.Lock()
 	svc := u.svc
 	u.mu.Unlock()
-	var sinks []LineSink
+	var sinks []output.LineSink
 	if svc.Log.Console {
 		prefix := ""
 		if svc.Log.Prefix {
@@ -57,7 +61,7 @@ func (u *unit) openSinks() {
 }
 
 // currentSinks returns the sinks for a new instance.
-func (u *unit) currentSinks() []LineSink {
+func (u *unit) currentSinks() []output.LineSink {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.sinks

@@ -1,7 +1,9 @@
-// Package supervisor is corral's engine: the PID-1 duties (one reaper for
-// every child, signal forwarding, exit codes), the lifecycle of each service
-// (start in dependency order, readiness, restart with backoff, ordered stop),
-// the output path of service logs, the plugin host and the event bus.
+// Package supervisor is corral's engine: the PID-1 duties (signal
+// forwarding, exit codes; the one reaper of every child is its internal
+// package reaper), the lifecycle of each service (start in dependency order,
+// readiness, restart with backoff, ordered stop), the output path of service
+// logs (package output, then package logfile), and the host of plugins (whose
+// API is package plugins). It implements control/server.Controller.
 //
 // cmd/corral wires it up:
 //
@@ -20,7 +22,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // Options configures a Supervisor.
@@ -32,12 +37,12 @@ type Options struct {
 	// Logger receives corral's own messages (default: text to stderr).
 	Logger *slog.Logger
 	// Console receives service output lines (default: os.Stdout/os.Stderr).
-	Console *Console
+	Console *output.Console
 	// OpenLogSink opens a service's log file sink; nil writes no files.
-	OpenLogSink func(svc *services.Service) (LineSink, error)
+	OpenLogSink func(svc *services.Service) (output.LineSink, error)
 	// LogPath returns the current log file of a service's stream, for
 	// `supervisorctl tail`; nil when no files are written.
-	LogPath func(service string, stream Stream) string
+	LogPath func(service string, stream output.Stream) string
 	// Env is the container environment services inherit (default os.Environ()).
 	Env []string
 	// Hostname is the node's name (default os.Hostname()).
@@ -54,9 +59,8 @@ type Options struct {
 type Supervisor struct {
 	opts     Options
 	log      *slog.Logger
-	reaper   *Reaper
-	bus      *Bus
-	console  *Console
+	bus      *plugins.Bus
+	console  *output.Console
 	baseEnv  []string
 	hostname string
 
@@ -92,7 +96,7 @@ func New(opts Options) (*Supervisor, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	if opts.Console == nil {
-		opts.Console = NewConsole(os.Stdout, os.Stderr)
+		opts.Console = output.NewConsole(os.Stdout, os.Stderr)
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
@@ -113,8 +117,7 @@ func New(opts Options) (*Supervisor, error) {
 	return &Supervisor{
 		opts:     opts,
 		log:      opts.Logger,
-		reaper:   NewReaper(),
-		bus:      NewBus(),
+		bus:      plugins.NewBus(),
 		console:  opts.Console,
 		baseEnv:  opts.Env,
 		hostname: opts.Hostname,
@@ -138,7 +141,7 @@ func (s *Supervisor) requestStop(code int) {
 func (s *Supervisor) loadSet() (*services.Set, error) {
 	set, err := services.Load(s.opts.ServicesDir, services.LoadOptions{
 		Env:     s.lookupEnv,
-		Plugins: PluginNames(),
+		Plugins: plugins.Names(),
 	})
 	if err != nil {
 		return nil, err
@@ -280,7 +283,7 @@ func (s *Supervisor) settled(ctx context.Context) error {
 		var wait <-chan struct{}
 		for _, u := range units {
 			st, ch := u.snapshot()
-			if st.State == Starting {
+			if st.State == control.Starting {
 				wait = ch
 				break
 			}
@@ -327,7 +330,7 @@ func (s *Supervisor) stopAll(ctx context.Context) {
 			for _, d := range dependents[n] {
 				<-done[d]
 			}
-			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, ErrNotRunning) {
+			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, control.ErrNotRunning) {
 				u.log.Warn("stop", "err", err)
 			}
 		}(n, u)

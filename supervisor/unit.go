@@ -9,7 +9,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // unit is one supervised service. Its actor goroutine (run) owns the
@@ -22,8 +25,8 @@ type unit struct {
 
 	mu      sync.Mutex
 	svc     *services.Service
-	sinks   []LineSink
-	st      ServiceStatus
+	sinks   []output.LineSink
+	st      control.ServiceStatus
 	inst    instance
 	changed chan struct{} // closed and replaced on every state change
 }
@@ -54,7 +57,7 @@ func newUnit(s *Supervisor, svc *services.Service) *unit {
 		svc:     svc,
 		changed: make(chan struct{}),
 	}
-	u.st = ServiceStatus{Name: svc.Name, Group: svc.Name, State: Stopped, Since: time.Now()}
+	u.st = control.ServiceStatus{Name: svc.Name, Group: svc.Name, State: control.Stopped, Since: time.Now()}
 	u.openSinks()
 	go u.run()
 	return u
@@ -84,14 +87,14 @@ func (u *unit) send(ctx context.Context, kind cmdKind, sig syscall.Signal) error
 }
 
 // snapshot returns the status and the channel that closes on its next change.
-func (u *unit) snapshot() (ServiceStatus, <-chan struct{}) {
+func (u *unit) snapshot() (control.ServiceStatus, <-chan struct{}) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.st, u.changed
 }
 
 // setState records a transition and wakes everyone waiting on the unit.
-func (u *unit) setState(to State, reason string, mut func(st *ServiceStatus)) {
+func (u *unit) setState(to control.State, reason string, mut func(st *control.ServiceStatus)) {
 	u.mu.Lock()
 	from := u.st.State
 	u.st.State = to
@@ -102,16 +105,13 @@ func (u *unit) setState(to State, reason string, mut func(st *ServiceStatus)) {
 	}
 	close(u.changed)
 	u.changed = make(chan struct{})
-	name := u.st.Name
 	u.mu.Unlock()
 	if from != to {
-		if to == Fatal {
+		if to == control.Fatal {
 			u.log.Error("service failed: giving up", "reason", reason)
 		} else {
 			u.log.Debug("state", "from", from, "to", to, "reason", reason)
 		}
-		u.sup.bus.Publish(Event{Topic: TopicServiceState, Source: name,
-			Payload: ServiceStateEvent{Service: name, From: from, To: to, Time: time.Now()}})
 	}
 }
 
@@ -123,10 +123,10 @@ func (u *unit) satisfied() (ok, failed bool, reason string) {
 	reason = u.st.Reason
 	switch {
 	case u.svc.Type == services.Oneshot:
-		ok = u.st.State == Exited && u.st.LastExit != nil && u.st.LastExit.Success()
+		ok = u.st.State == control.Exited && u.st.LastExit != nil && u.st.LastExit.Success()
 	default:
-		ok = u.st.State == Running && u.st.Ready
-		if u.st.State == Exited {
+		ok = u.st.State == control.Running && u.st.Ready
+		if u.st.State == control.Exited {
 			// A longrun that ended for good will never be ready.
 			failed, reason = true, "exited"
 			if u.st.LastExit != nil {
@@ -134,7 +134,7 @@ func (u *unit) satisfied() (ok, failed bool, reason string) {
 			}
 		}
 	}
-	return ok, failed || u.st.State == Fatal, reason
+	return ok, failed || u.st.State == control.Fatal, reason
 }
 
 // run is the unit's actor.
@@ -175,7 +175,7 @@ func (u *unit) run() {
 		if err != nil {
 			u.log.Error("spawn failed", "err", err)
 			ex := make(chan instanceExit, 1)
-			ex <- instanceExit{status: ExitStatus{Code: 127}, err: fmt.Errorf("%w: %v", ErrSpawn, err)}
+			ex <- instanceExit{status: plugins.ExitStatus{Code: 127}, err: fmt.Errorf("%w: %v", control.ErrSpawn, err)}
 			exitc = ex
 			return
 		}
@@ -183,7 +183,7 @@ func (u *unit) run() {
 		u.mu.Lock()
 		u.inst = in
 		u.mu.Unlock()
-		u.setState(Starting, "", func(st *ServiceStatus) {
+		u.setState(control.Starting, "", func(st *control.ServiceStatus) {
 			st.PID, st.Started, st.Ready = in.pid(), startedAt, false
 		})
 	}
@@ -193,11 +193,11 @@ func (u *unit) run() {
 			switch c.kind {
 			case cmdStart:
 				if inst != nil || exitc != nil || depc != nil || timerc != nil || stopping {
-					c.reply <- ErrAlreadyStarted
+					c.reply <- control.ErrAlreadyStarted
 					continue
 				}
 				if u.sup.shuttingDown.Load() {
-					c.reply <- ErrShuttingDown
+					c.reply <- control.ErrShuttingDown
 					continue
 				}
 				plan = restartPlan{}
@@ -207,7 +207,7 @@ func (u *unit) run() {
 					ctx, depCancel = context.WithCancel(context.Background())
 					depc = make(chan error, 1)
 					go func(ch chan error) { ch <- u.sup.waitDeps(ctx, svc) }(depc)
-					u.setState(Starting, "waiting for "+joinNames(svc.After), func(st *ServiceStatus) { st.PID = 0 })
+					u.setState(control.Starting, "waiting for "+joinNames(svc.After), func(st *control.ServiceStatus) { st.PID = 0 })
 				} else {
 					spawn()
 				}
@@ -221,7 +221,7 @@ func (u *unit) run() {
 					if !stopping {
 						stopping = true
 						svc := u.service()
-						u.setState(Stopping, "", nil)
+						u.setState(control.Stopping, "", nil)
 						if inst != nil {
 							inst.terminate(svc.StopSignal, svc.StopTimeout)
 						}
@@ -233,14 +233,14 @@ func (u *unit) run() {
 						timer.Stop()
 					}
 					timerc = nil
-					u.setState(Stopped, "", nil)
+					u.setState(control.Stopped, "", nil)
 					c.reply <- nil
 				default:
-					c.reply <- ErrNotRunning
+					c.reply <- control.ErrNotRunning
 				}
 			case cmdSignal:
 				if inst == nil {
-					c.reply <- ErrNotRunning
+					c.reply <- control.ErrNotRunning
 					continue
 				}
 				// A plugin turns SIGHUP into Reload, which may take a while:
@@ -248,13 +248,13 @@ func (u *unit) run() {
 				go func(in instance, c unitCmd) { c.reply <- in.signal(c.sig) }(inst, c)
 			case cmdReload:
 				if inst == nil {
-					c.reply <- ErrNotRunning
+					c.reply <- control.ErrNotRunning
 					continue
 				}
 				go func(in instance, c unitCmd, sig syscall.Signal) { c.reply <- in.reload(c.ctx, sig) }(inst, c, u.service().ReloadSignal)
 			case cmdQuit:
 				if inst != nil || exitc != nil || stopping {
-					c.reply <- ErrAlreadyStarted
+					c.reply <- control.ErrAlreadyStarted
 					continue
 				}
 				depCancel()
@@ -275,7 +275,7 @@ func (u *unit) run() {
 		case err := <-depc:
 			depc = nil
 			if err != nil {
-				u.setState(Fatal, err.Error(), nil)
+				u.setState(control.Fatal, err.Error(), nil)
 				u.sup.fatal(u)
 				continue
 			}
@@ -293,7 +293,7 @@ func (u *unit) run() {
 				continue
 			}
 			if !stopping {
-				u.setState(Running, "", func(st *ServiceStatus) { st.Ready = true })
+				u.setState(control.Running, "", func(st *control.ServiceStatus) { st.Ready = true })
 			}
 		case ex := <-exitc:
 			inst, readyc, exitc = nil, nil, nil
@@ -306,12 +306,12 @@ func (u *unit) run() {
 			u.mu.Lock()
 			u.inst = nil
 			u.mu.Unlock()
-			record := func(st *ServiceStatus) {
+			record := func(st *control.ServiceStatus) {
 				st.PID, st.Ready, st.Stopped, st.LastExit = 0, false, now, &status
 			}
 			if stopping {
 				stopping = false
-				u.setState(Stopped, "", record)
+				u.setState(control.Stopped, "", record)
 				for _, w := range stopWaiters {
 					w <- nil
 				}
@@ -327,16 +327,16 @@ func (u *unit) run() {
 				u.log.Info("exited", "status", why)
 			}
 			if svc.Type == services.Oneshot && !failed {
-				u.setState(Exited, "", func(st *ServiceStatus) { record(st); st.Ready = true })
+				u.setState(control.Exited, "", func(st *control.ServiceStatus) { record(st); st.Ready = true })
 				continue
 			}
 			restart := svc.Restart == services.RestartAlways || (svc.Restart == services.RestartOnFailure && failed)
 			if !restart {
 				if failed && svc.Type == services.Oneshot {
-					u.setState(Fatal, why, record)
+					u.setState(control.Fatal, why, record)
 					u.sup.fatal(u)
 				} else {
-					u.setState(Exited, "", record)
+					u.setState(control.Exited, "", record)
 					if failed && svc.Essential {
 						u.sup.fatal(u)
 					}
@@ -346,10 +346,10 @@ func (u *unit) run() {
 			delay, giveUp := plan.next(svc, now.Sub(startedAt), now)
 			if giveUp {
 				reason := "Exited too quickly (process log may have details)"
-				if errors.Is(ex.err, ErrSpawn) {
+				if errors.Is(ex.err, control.ErrSpawn) {
 					reason = ex.err.Error()
 				}
-				u.setState(Fatal, reason, record)
+				u.setState(control.Fatal, reason, record)
 				u.sup.fatal(u)
 				continue
 			}
@@ -368,7 +368,7 @@ func (u *unit) run() {
 				reason = notReady.Error()
 			}
 			u.log.Info("restarting after backoff", "delay", delay)
-			u.setState(Backoff, reason, record)
+			u.setState(control.Backoff, reason, record)
 			timer = time.NewTimer(delay)
 			timerc = timer.C
 		}

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/services"
 )
 
 // plan is what an update would do.
 type updatePlan struct {
 	next *services.Set
-	diff ConfigDiff
+	diff control.ConfigDiff
 	// kept are running services whose file is now invalid: they keep their
 	// running definition, with the error shown in their status.
 	kept map[string]error
@@ -70,11 +71,11 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 }
 
 // Reread says what Update would change, changing nothing.
-func (s *Supervisor) Reread() (ConfigDiff, error) {
+func (s *Supervisor) Reread() (control.ConfigDiff, error) {
 	<-s.initialized
 	p, err := s.planUpdate()
 	if err != nil {
-		return ConfigDiff{}, err
+		return control.ConfigDiff{}, err
 	}
 	return p.diff, nil
 }
@@ -82,20 +83,20 @@ func (s *Supervisor) Reread() (ConfigDiff, error) {
 // Update applies the services directory: added services start, removed ones
 // stop, changed ones (and what depends on them) restart with the new
 // definition. A file that became invalid keeps its service running.
-func (s *Supervisor) Update(ctx context.Context) (ConfigDiff, error) {
+func (s *Supervisor) Update(ctx context.Context) (control.ConfigDiff, error) {
 	select {
 	case <-s.initialized:
 	case <-ctx.Done():
-		return ConfigDiff{}, ctx.Err()
+		return control.ConfigDiff{}, ctx.Err()
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.shuttingDown.Load() {
-		return ConfigDiff{}, ErrShuttingDown
+		return control.ConfigDiff{}, control.ErrShuttingDown
 	}
 	p, err := s.planUpdate()
 	if err != nil {
-		return ConfigDiff{}, err
+		return control.ConfigDiff{}, err
 	}
 	// Once begun, an update runs to its end even if the caller goes away
 	// (each stop is bounded by stop_timeout): half an update would leave
@@ -139,7 +140,7 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 			continue
 		}
 		if u, ok := s.unit(n); ok {
-			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, ErrNotRunning) {
+			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, control.ErrNotRunning) {
 				u.log.Warn("stop for update", "err", err)
 			}
 		}
@@ -191,7 +192,7 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 		}
 	}
 	for _, u := range toStart {
-		if err := u.send(ctx, cmdStart, 0); err != nil && !errors.Is(err, ErrAlreadyStarted) {
+		if err := u.send(ctx, cmdStart, 0); err != nil && !errors.Is(err, control.ErrAlreadyStarted) {
 			u.log.Error("start for update", "err", err)
 		}
 	}
@@ -241,7 +242,7 @@ func sortByDependency(set *services.Set) {
 // watch applies live changes of the services directory until ctx ends.
 func (s *Supervisor) watch(ctx context.Context) {
 	err := services.Watch(ctx, s.opts.ServicesDir, s.opts.WatchQuiet, func() {
-		if _, err := s.Update(ctx); err != nil && !errors.Is(err, ErrShuttingDown) {
+		if _, err := s.Update(ctx); err != nil && !errors.Is(err, control.ErrShuttingDown) {
 			s.log.Error("live update", "err", err)
 		}
 	})

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
-// host is a minimal supervisor.Host for running the plugin alone.
+// host is a minimal plugins.Host for running the plugin alone.
 type host struct {
 	logDir string
 	log    *slog.Logger
@@ -18,15 +18,15 @@ type host struct {
 
 func (h *host) Name() string         { return "logforward" }
 func (h *host) Logger() *slog.Logger { return h.log }
-func (h *host) Bus() *supervisor.Bus { return supervisor.NewBus() }
+func (h *host) Bus() *plugins.Bus    { return plugins.NewBus() }
 func (h *host) LogDir() string       { return h.logDir }
 func (h *host) Hostname() string {
 	n, _ := os.Hostname()
 	return n
 }
 func (h *host) ReloadService(context.Context, string) error { return errors.ErrUnsupported }
-func (h *host) Exec(context.Context, supervisor.ExecSpec) (supervisor.ExecResult, error) {
-	return supervisor.ExecResult{}, errors.ErrUnsupported
+func (h *host) Exec(context.Context, plugins.ExecSpec) (plugins.ExecResult, error) {
+	return plugins.ExecResult{}, errors.ErrUnsupported
 }
 func (h *host) Go(fn func(ctx context.Context) error) {
 	go func() {
@@ -37,4 +37,4 @@ func (h *host) Go(fn func(ctx context.Context) error) {
 	}()
 }
 
-var _ supervisor.Host = (*host)(nil)
+var _ plugins.Host = (*host)(nil)

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/plugins/logforward"
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 const childEnv = "LOGFORWARD_BENCH_CHILD"
@@ -63,7 +63,7 @@ func run(n, size, rounds int, keep bool) error {
 	if err := writeLog(logDir, n, size); err != nil {
 		return err
 	}
-	file := logfile.CurrentPath(logDir, "bench", supervisor.Stdout)
+	file := logfile.CurrentPath(logDir, "bench", output.Stdout)
 	fmt.Printf("forwarding %d lines of %d bytes from %s to an rsyslog collector (imptcp -> omfile) on loopback\n\n", n, size, file)
 	fmt.Printf("%-28s %10s %12s %10s %14s\n", "forwarder", "seconds", "lines/s", "cpu s", "cpu s/M lines")
 	for r := 0; r < rounds; r++ {
@@ -86,7 +86,7 @@ func writeLog(logDir string, n, size int) error {
 	if err != nil {
 		return err
 	}
-	l := supervisor.Line{Service: "bench", Stream: supervisor.Stdout}
+	l := output.Line{Service: "bench", Stream: output.Stdout}
 	for i := 1; i <= n; i++ {
 		l.Text = fmt.Appendf(l.Text[:0], "line %09d ", i)
 		for len(l.Text) < size {

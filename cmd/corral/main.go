@@ -17,11 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corralhq/corral/control/server"
+	"github.com/corralhq/corral/plugins"
 	_ "github.com/corralhq/corral/plugins/all" // the built-in plugins
 	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/control"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 			"command is the main program: when it exits, corral stops every service\n"+
 			"and exits with its code.\n\nflags:\n")
 		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nplugins: %s\n", strings.Join(supervisor.PluginNames(), ", "))
+		fmt.Fprintf(stderr, "\nplugins: %s\n", strings.Join(plugins.Names(), ", "))
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -123,10 +125,10 @@ func run(args []string) int {
 	}
 	if !c.noLogFiles {
 		base := logfile.Options{Dir: c.logDir, Logger: log.With("component", "logfile")}
-		opts.OpenLogSink = func(svc *services.Service) (supervisor.LineSink, error) {
+		opts.OpenLogSink = func(svc *services.Service) (output.LineSink, error) {
 			return logfile.Open(base.With(svc.Log), svc.Name)
 		}
-		opts.LogPath = func(service string, stream supervisor.Stream) string {
+		opts.LogPath = func(service string, stream output.Stream) string {
 			return logfile.CurrentPath(c.logDir, service, stream)
 		}
 	}
@@ -143,12 +145,12 @@ func run(args []string) int {
 		// socket is being set up.
 		go func() {
 			defer close(served)
-			ln, err := control.Listen(c.socket, c.socketGroup)
+			ln, err := server.Listen(c.socket, c.socketGroup)
 			if err != nil {
 				log.Error("control socket disabled", "socket", c.socket, "err", err)
 				return
 			}
-			err = control.Serve(ctx, ln, sup, control.Options{Logger: log.With("component", "control"), Version: version})
+			err = server.Serve(ctx, ln, sup, server.Options{Logger: log.With("component", "control"), Version: version})
 			if err != nil && ctx.Err() == nil {
 				log.Error("control server", "err", err)
 			}
@@ -158,11 +160,12 @@ func run(args []string) int {
 	}
 	if c.metricsAddr != "" {
 		go func() {
-			if err := control.ServeMetrics(ctx, c.metricsAddr, sup); err != nil && ctx.Err() == nil {
+			if err := server.ServeMetrics(ctx, c.metricsAddr, sup); err != nil && ctx.Err() == nil {
 				log.Error("metrics server", "addr", c.metricsAddr, "err", err)
 			}
 		}()
 	}
+	var _ server.Controller = sup
 	code = sup.Run(ctx, c.main)
 	// Close the control socket (and remove its file) before exiting, so
 	// that a client sees "no such file" rather than a dead socket.

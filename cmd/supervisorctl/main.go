@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/control"
 )
 
 // Exit codes, as supervisorctl's LSBInitExitStatuses and

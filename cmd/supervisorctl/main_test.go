@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/control"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -1,6 +1,6 @@
 package main
 
-import "github.com/corralhq/corral/supervisor/control"
+import "github.com/corralhq/corral/control"
 
 func init() {
 	commands["reread"] = command{run: runReread, help: []string{

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/control"
 )
 
 // op says which verb produced results, since supervisorctl's exit codes

@@ -3,7 +3,7 @@ package main
 import (
 	"errors"
 
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/control"
 )
 
 func init() {

@@ -4,8 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/control"
 )
 
 func init() {
@@ -63,7 +62,7 @@ func runStatus(c *ctl, args []string) int {
 	}
 	for _, st := range matched {
 		switch st.State {
-		case supervisor.Stopped, supervisor.Exited, supervisor.Fatal:
+		case control.Stopped, control.Exited, control.Fatal:
 			code = exitStatusDown
 		}
 	}
@@ -73,7 +72,7 @@ func runStatus(c *ctl, args []string) int {
 // selectStatuses picks the statuses names ask for, in the order asked, the
 // way supervisorctl matches them (all when names is empty or holds "all"),
 // and returns the error lines for names that matched nothing.
-func selectStatuses(all []supervisor.ServiceStatus, names []string) (matched []supervisor.ServiceStatus, unknown []string) {
+func selectStatuses(all []control.ServiceStatus, names []string) (matched []control.ServiceStatus, unknown []string) {
 	if len(names) == 0 {
 		return all, nil
 	}
@@ -82,7 +81,7 @@ func selectStatuses(all []supervisor.ServiceStatus, names []string) (matched []s
 			return all, nil
 		}
 	}
-	matched = []supervisor.ServiceStatus{}
+	matched = []control.ServiceStatus{}
 	for _, spec := range names {
 		name, group := control.SplitName(spec)
 		found := false

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/corralhq/corral/plugins/serf"
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/plugintest"
 )
 
 // record is one run of the recorder script.
@@ -194,7 +194,7 @@ func TestSerfCompat(t *testing.T) {
 
 // runHookOn provisions and starts p on bus and delivers the bus events to
 // it the way the supervisor does: one goroutine, in order.
-func runHookOn(t *testing.T, p *Plugin, bus *supervisor.Bus) (*plugintest.Host, *supervisor.Bus) {
+func runHookOn(t *testing.T, p *Plugin, bus *plugins.Bus) (*plugintest.Host, *plugins.Bus) {
 	t.Helper()
 	h := plugintest.NewHost("hook", slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	h.SetBus(bus)

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // Name is the plugin's registered name.
@@ -29,7 +29,7 @@ const DefaultTimeout = 30 * time.Second
 const outputLogLimit = 4096
 
 func init() {
-	supervisor.Register(Name, func() supervisor.Plugin { return new(Plugin) })
+	plugins.Register(Name, func() plugins.Plugin { return new(Plugin) })
 }
 
 // membershipEvents are the event names a hook can filter on, as Serf
@@ -49,7 +49,7 @@ type Plugin struct {
 	// Timeout kills a run that takes longer; default 30s.
 	Timeout time.Duration `toml:"timeout"`
 
-	host supervisor.Host
+	host plugins.Host
 	log  *slog.Logger
 	argv []string
 
@@ -100,7 +100,7 @@ func argv(v any) ([]string, error) {
 }
 
 // Provision validates the settings.
-func (p *Plugin) Provision(host supervisor.Host) error {
+func (p *Plugin) Provision(host plugins.Host) error {
 	p.host = host
 	p.log = host.Logger()
 	var err error
@@ -144,14 +144,14 @@ func (p *Plugin) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Topics implements supervisor.EventHandler.
-func (p *Plugin) Topics() []string { return []string{supervisor.TopicMembership} }
+// Topics implements plugins.EventHandler.
+func (p *Plugin) Topics() []string { return []string{plugins.TopicMembership} }
 
 // HandleEvent runs the command for a membership event that passes the
 // filter. The supervisor calls it from one goroutine, in order, so runs
 // never overlap. A failing command is logged and counted, never fatal.
-func (p *Plugin) HandleEvent(ev supervisor.Event) {
-	me, ok := ev.Payload.(supervisor.MembershipEvent)
+func (p *Plugin) HandleEvent(ev plugins.Event) {
+	me, ok := ev.Payload.(plugins.MembershipEvent)
 	if !ok || !slices.Contains(p.Events, me.Type) {
 		return
 	}
@@ -161,7 +161,7 @@ func (p *Plugin) HandleEvent(ev supervisor.Event) {
 	if stopped || ctx == nil {
 		return
 	}
-	spec := supervisor.ExecSpec{
+	spec := plugins.ExecSpec{
 		Argv:    p.argv,
 		Env:     Env(me),
 		Stdin:   Stdin(me.Members),
@@ -201,9 +201,9 @@ func (p *Plugin) HandleEvent(ev supervisor.Event) {
 
 // Interface guards.
 var (
-	_ supervisor.Plugin         = (*Plugin)(nil)
-	_ supervisor.Provisioner    = (*Plugin)(nil)
-	_ supervisor.EventHandler   = (*Plugin)(nil)
-	_ supervisor.StatusReporter = (*Plugin)(nil)
-	_ supervisor.MetricsSource  = (*Plugin)(nil)
+	_ plugins.Plugin         = (*Plugin)(nil)
+	_ plugins.Provisioner    = (*Plugin)(nil)
+	_ plugins.EventHandler   = (*Plugin)(nil)
+	_ plugins.StatusReporter = (*Plugin)(nil)
+	_ plugins.MetricsSource  = (*Plugin)(nil)
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/plugintest"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 func TestSampleConfig(t *testing.T) {
@@ -24,7 +24,7 @@ func TestSampleConfig(t *testing.T) {
 	if len(p.argv) != 1 || len(p.Events) != 3 || p.Timeout != 30*time.Second {
 		t.Errorf("decoded command %q events %q timeout %s", p.argv, p.Events, p.Timeout)
 	}
-	if _, ok := supervisor.LookupPlugin(Name); !ok {
+	if _, ok := plugins.Lookup(Name); !ok {
 		t.Error("hook not registered")
 	}
 }
@@ -70,10 +70,10 @@ func TestProvision(t *testing.T) {
 }
 
 func TestEnvStdin(t *testing.T) {
-	ev := supervisor.MembershipEvent{
+	ev := plugins.MembershipEvent{
 		Type: "member-join",
-		Self: supervisor.Member{Name: "lb", Tags: map[string]string{"role": "lb", "x-port": "80", "dc": "eu"}},
-		Members: []supervisor.Member{
+		Self: plugins.Member{Name: "lb", Tags: map[string]string{"role": "lb", "x-port": "80", "dc": "eu"}},
+		Members: []plugins.Member{
 			{Name: "web-1", Addr: "10.0.0.2", Tags: map[string]string{"role": "web", "port": "8080"}},
 			{Name: "evil\tname\n", Addr: "10.0.0.3", Tags: map[string]string{"role": "a\tb"}},
 			{Name: "bare", Addr: "fd00::1"},
@@ -95,9 +95,9 @@ func TestEnvStdin(t *testing.T) {
 
 // runHook provisions and starts p on a new bus and delivers bus events to
 // it the way the supervisor does: one goroutine, in order.
-func runHook(t *testing.T, p *Plugin) (*plugintest.Host, *supervisor.Bus) {
+func runHook(t *testing.T, p *Plugin) (*plugintest.Host, *plugins.Bus) {
 	t.Helper()
-	return runHookOn(t, p, supervisor.NewBus())
+	return runHookOn(t, p, plugins.NewBus())
 }
 
 type testWriter struct{ t testing.TB }
@@ -118,12 +118,12 @@ if [ -f "$DIR/sleep" ]; then sleep "$(cat "$DIR/sleep")"; fi
 if [ -f "$DIR/fail" ]; then exit "$(cat "$DIR/fail")"; fi
 `
 
-func publish(bus *supervisor.Bus, typ string, names ...string) {
-	ev := supervisor.MembershipEvent{Type: typ, Self: supervisor.Member{Name: "lb", Tags: map[string]string{"role": "lb"}}}
+func publish(bus *plugins.Bus, typ string, names ...string) {
+	ev := plugins.MembershipEvent{Type: typ, Self: plugins.Member{Name: "lb", Tags: map[string]string{"role": "lb"}}}
 	for i, n := range names {
-		ev.Members = append(ev.Members, supervisor.Member{Name: n, Addr: fmt.Sprintf("10.0.0.%d", i+2), Tags: map[string]string{"role": "web"}})
+		ev.Members = append(ev.Members, plugins.Member{Name: n, Addr: fmt.Sprintf("10.0.0.%d", i+2), Tags: map[string]string{"role": "web"}})
 	}
-	bus.Publish(supervisor.Event{Topic: supervisor.TopicMembership, Source: "serf", Payload: ev})
+	bus.Publish(plugins.Event{Topic: plugins.TopicMembership, Source: "serf", Payload: ev})
 }
 
 // waitFile waits until path holds want.

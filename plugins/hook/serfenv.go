@@ -5,14 +5,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // Env returns the environment Serf's agent gives an event handler for a
 // member event: SERF_EVENT, SERF_SELF_NAME, SERF_SELF_ROLE, and one
 // SERF_TAG_<NAME> per tag of the local node, NAME upper-cased with every
 // character outside [A-Z0-9_] replaced by "_".
-func Env(ev supervisor.MembershipEvent) []string {
+func Env(ev plugins.MembershipEvent) []string {
 	env := []string{
 		"SERF_EVENT=" + ev.Type,
 		"SERF_SELF_NAME=" + ev.Self.Name,
@@ -39,7 +39,7 @@ func envName(tag string) string {
 // one "name\taddr\trole\ttags" line per member, tags as k=v,k=v (sorted
 // here; Serf leaves them in map order), with tabs and newlines in the name,
 // role and tags escaped as \t and \n.
-func Stdin(members []supervisor.Member) []byte {
+func Stdin(members []plugins.Member) []byte {
 	var b strings.Builder
 	for _, m := range members {
 		pairs := make([]string, 0, len(m.Tags))

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
-// Status implements supervisor.StatusReporter: "3 runs, 1 failed; last
+// Status implements plugins.StatusReporter: "3 runs, 1 failed; last
 // member-join ok in 12ms".
-func (p *Plugin) Status() supervisor.PluginStatus {
+func (p *Plugin) Status() plugins.PluginStatus {
 	p.mu.Lock()
 	s := p.stats
 	p.mu.Unlock()
@@ -29,15 +29,15 @@ func (p *Plugin) Status() supervisor.PluginStatus {
 	if !s.lastAt.IsZero() {
 		detail["last_run"] = s.lastAt
 	}
-	return supervisor.PluginStatus{Description: desc, Ready: true, Detail: detail}
+	return plugins.PluginStatus{Description: desc, Ready: true, Detail: detail}
 }
 
-// Metrics implements supervisor.MetricsSource.
-func (p *Plugin) Metrics() []supervisor.Metric {
+// Metrics implements plugins.MetricsSource.
+func (p *Plugin) Metrics() []plugins.Metric {
 	p.mu.Lock()
 	s := p.stats
 	p.mu.Unlock()
-	return []supervisor.Metric{
+	return []plugins.Metric{
 		{Name: "corral_hook_runs_total", Help: "Hook command runs, by result.", Type: "counter", Labels: map[string]string{"result": "ok"}, Value: float64(s.runs - s.failures)},
 		{Name: "corral_hook_runs_total", Help: "Hook command runs, by result.", Type: "counter", Labels: map[string]string{"result": "failed"}, Value: float64(s.failures)},
 		{Name: "corral_hook_last_run_seconds", Help: "Duration of the last hook command run.", Type: "gauge", Value: s.lastDuration.Seconds()},

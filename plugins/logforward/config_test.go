@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
 )
 
@@ -36,7 +36,7 @@ func TestSampleConfig(t *testing.T) {
 	if s.proto != TLS || s.ServerName != "logs.example.com" || s.facility != 16 || s.ResendWindow != 2*time.Second {
 		t.Fatalf("settings %+v", s)
 	}
-	f, ok := supervisor.LookupPlugin("logforward")
+	f, ok := plugins.Lookup("logforward")
 	if !ok {
 		t.Fatal("logforward is not registered")
 	}
@@ -48,7 +48,7 @@ func TestSampleConfig(t *testing.T) {
 // TestSampleConfigAsServiceFile reads the sample the way corral does: as a
 // service file, its [logforward] table decoded strictly into the plugin.
 func TestSampleConfigAsServiceFile(t *testing.T) {
-	svc, err := services.Parse("/etc/services.d/logforward.toml", []byte(SampleConfig), services.LoadOptions{Plugins: supervisor.PluginNames()})
+	svc, err := services.Parse("/etc/services.d/logforward.toml", []byte(SampleConfig), services.LoadOptions{Plugins: plugins.Names()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // childEnv carries a child process's forwarder settings.
@@ -84,7 +84,7 @@ func TestCrashMidStream(t *testing.T) {
 	write := func(lines int) {
 		for i := 0; i < lines; i += 1000 {
 			for svc, s := range sinks {
-				writeLines(s, svc, supervisor.Stdout, n+1, n+1000)
+				writeLines(s, svc, output.Stdout, n+1, n+1000)
 				s.Flush()
 			}
 			n += 1000

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // EnterpriseNumber is the private enterprise number in the structured data
@@ -79,10 +79,10 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 // counting (RFC 6587: the length, a space, the message); the UDP sender
 // takes the frames apart. The line's timestamp prefix, when there is one,
 // becomes the TIMESTAMP.
-func (f *formatter) append(b []byte, app []byte, stream supervisor.Stream, seq uint64, line []byte) []byte {
+func (f *formatter) append(b []byte, app []byte, stream output.Stream, seq uint64, line []byte) []byte {
 	m := f.msg[:0]
 	sev := severityStdout
-	if stream == supervisor.Stderr {
+	if stream == output.Stderr {
 		sev = severityStderr
 	}
 	m = append(m, '<')

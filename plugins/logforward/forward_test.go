@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // lineText is the 200-byte line number n of a service's stream.
-func lineText(b []byte, svc string, st supervisor.Stream, n int) []byte {
+func lineText(b []byte, svc string, st output.Stream, n int) []byte {
 	b = fmt.Appendf(b[:0], "%s %s n=%d ", svc, st, n)
 	for len(b) < 200 {
 		b = append(b, 'x')
@@ -21,8 +21,8 @@ func lineText(b []byte, svc string, st supervisor.Stream, n int) []byte {
 }
 
 // writeLines writes lines from..to of a stream through a logfile sink.
-func writeLines(s *logfile.Sink, svc string, st supervisor.Stream, from, to int) {
-	l := supervisor.Line{Service: svc, Stream: st}
+func writeLines(s *logfile.Sink, svc string, st output.Stream, from, to int) {
+	l := output.Line{Service: svc, Stream: st}
 	for n := from; n <= to; n++ {
 		l.Text = lineText(l.Text, svc, st, n)
 		l.Time = time.Now()
@@ -43,7 +43,7 @@ func openSink(t *testing.T, dir, svc string, o logfile.Options) *logfile.Sink {
 }
 
 // key names a service's stream as "svc/stream".
-func key(svc string, st supervisor.Stream) string { return svc + "/" + st.String() }
+func key(svc string, st output.Stream) string { return svc + "/" + st.String() }
 
 // received sums up messages per stream.
 type received struct {
@@ -129,11 +129,11 @@ func TestForwardServicesTCP(t *testing.T) {
 	for i, svc := range []string{"web", "db", "worker"} {
 		s := openSink(t, logDir, svc, logfile.Options{Timestamps: svc == "web", MaxSize: 256 << 10})
 		n := 1000 * (i + 1)
-		writeLines(s, svc, supervisor.Stdout, 1, n)
-		writeLines(s, svc, supervisor.Stderr, 1, 300)
+		writeLines(s, svc, output.Stdout, 1, n)
+		writeLines(s, svc, output.Stderr, 1, 300)
 		s.Flush()
-		want[key(svc, supervisor.Stdout)] = n
-		want[key(svc, supervisor.Stderr)] = 300
+		want[key(svc, output.Stdout)] = n
+		want[key(svc, output.Stderr)] = 300
 	}
 	h := newTestHost(logDir)
 	f := startForwarder(t, h, Config{Address: fmt.Sprintf("127.0.0.1:%d", c.tcp), Facility: "local3"})
@@ -159,7 +159,7 @@ func TestForwardServicesTCP(t *testing.T) {
 	}
 	// The web lines carried a timestamp prefix: it became TIMESTAMP and
 	// left the MSG.
-	b, err := logfile.Tail(logfile.CurrentPath(logDir, "web", supervisor.Stdout), 1)
+	b, err := logfile.Tail(logfile.CurrentPath(logDir, "web", output.Stdout), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +205,8 @@ func TestForwardTLSWithClientCert(t *testing.T) {
 	c := startCollector(t)
 	logDir := t.TempDir()
 	s := openSink(t, logDir, "api", logfile.Options{})
-	writeLines(s, "api", supervisor.Stdout, 1, 2000)
-	writeLines(s, "api", supervisor.Stderr, 1, 100)
+	writeLines(s, "api", output.Stdout, 1, 2000)
+	writeLines(s, "api", output.Stderr, 1, 100)
 	s.Flush()
 	h := newTestHost(logDir)
 	startForwarder(t, h, Config{Address: fmt.Sprintf("127.0.0.1:%d", c.tlsPort), Protocol: "tls",
@@ -223,7 +223,7 @@ func TestForwardTLSRejectsUnknownCA(t *testing.T) {
 	other := startCollector(t) // a different CA
 	logDir := t.TempDir()
 	s := openSink(t, logDir, "api", logfile.Options{})
-	writeLines(s, "api", supervisor.Stdout, 1, 10)
+	writeLines(s, "api", output.Stdout, 1, 10)
 	s.Flush()
 	h := newTestHost(logDir)
 	f := startForwarder(t, h, Config{Address: fmt.Sprintf("127.0.0.1:%d", c.tlsPort), Protocol: "tls",
@@ -256,7 +256,7 @@ func TestForwardUDP(t *testing.T) {
 	})
 	// UDP has no flow control: write at a pace the collector keeps up with.
 	for i := 0; i < 25; i++ {
-		writeLines(s, "dns", supervisor.Stdout, i*20+1, i*20+20)
+		writeLines(s, "dns", output.Stdout, i*20+1, i*20+20)
 		s.Flush()
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -274,8 +274,8 @@ func TestRotationDuringForwarding(t *testing.T) {
 	startForwarder(t, h, Config{Address: fmt.Sprintf("127.0.0.1:%d", c.tcp), PollInterval: 5 * time.Millisecond})
 	const n = 20000
 	for i := 0; i < n; i += 200 {
-		writeLines(s, "rot", supervisor.Stdout, i+1, i+200)
-		writeLines(s, "rot", supervisor.Stderr, i/10+1, i/10+20)
+		writeLines(s, "rot", output.Stdout, i+1, i+200)
+		writeLines(s, "rot", output.Stderr, i/10+1, i/10+20)
 		s.Flush()
 	}
 	s.Flush()
@@ -315,8 +315,8 @@ func TestCollectorOutage(t *testing.T) {
 			case <-time.After(5 * time.Millisecond):
 			}
 			for svc, s := range sinks {
-				writeLines(s, svc, supervisor.Stdout, n+1, n+10)
-				writeLines(s, svc, supervisor.Stderr, n/10+1, n/10+1)
+				writeLines(s, svc, output.Stdout, n+1, n+10)
+				writeLines(s, svc, output.Stderr, n/10+1, n/10+1)
 			}
 			n += 10
 		}
@@ -352,12 +352,12 @@ func TestCollectorOutage(t *testing.T) {
 func TestFormat(t *testing.T) {
 	f := newFormatter("host 1", 16, false)
 	line := []byte(`2026-11-24T21:03:04.123456789Z say "hi"] \ok`)
-	got := f.append(nil, []byte("web"), supervisor.Stderr, 42, line)
+	got := f.append(nil, []byte("web"), output.Stderr, 42, line)
 	msg := `<131>1 2026-11-24T21:03:04.123456Z host_1 web - - [corral@32473 stream="stderr" seq="42"] say "hi"] \ok`
 	if want := fmt.Sprintf("%d %s", len(msg), msg); string(got) != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	got = f.append(nil, []byte("web"), supervisor.Stdout, 1, []byte("plain"))
+	got = f.append(nil, []byte("web"), output.Stdout, 1, []byte("plain"))
 	if !bytes.Contains(got, []byte(`<134>1 - host_1 web - - [corral@32473 stream="stdout" seq="1"] plain`)) {
 		t.Fatalf("got %q", got)
 	}
@@ -376,6 +376,6 @@ func BenchmarkFormat(b *testing.B) {
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		out = f.append(out[:0], []byte("web"), supervisor.Stdout, uint64(i), line)
+		out = f.append(out[:0], []byte("web"), output.Stdout, uint64(i), line)
 	}
 }

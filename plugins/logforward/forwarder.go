@@ -14,7 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // SampleConfig is a commented service file for the plugin.
@@ -23,7 +23,7 @@ import (
 var SampleConfig string
 
 func init() {
-	supervisor.Register("logforward", func() supervisor.Plugin { return &Forwarder{} })
+	plugins.Register("logforward", func() plugins.Plugin { return &Forwarder{} })
 }
 
 // Forwarder is one logforward instance. Its Config is decoded from the
@@ -31,7 +31,7 @@ func init() {
 type Forwarder struct {
 	Config
 
-	host  supervisor.Host
+	host  plugins.Host
 	s     settings
 	stats stats
 
@@ -58,7 +58,7 @@ func (s *stats) setErr(err error) {
 }
 
 // Provision validates the settings.
-func (f *Forwarder) Provision(host supervisor.Host) error {
+func (f *Forwarder) Provision(host plugins.Host) error {
 	s, err := f.Config.validate()
 	if err != nil {
 		return fmt.Errorf("logforward: %w", err)
@@ -137,7 +137,7 @@ func (f *Forwarder) Stop(ctx context.Context) error {
 }
 
 // Status reports the connection and the lag.
-func (f *Forwarder) Status() supervisor.PluginStatus {
+func (f *Forwarder) Status() plugins.PluginStatus {
 	st := &f.stats
 	conn := st.connected.Load()
 	lag := st.lagBytes.Load()
@@ -162,11 +162,11 @@ func (f *Forwarder) Status() supervisor.PluginStatus {
 	if e := st.lastErr.Load(); e != nil {
 		detail["last_error"] = *e
 	}
-	return supervisor.PluginStatus{Description: desc, Ready: conn, Detail: detail}
+	return plugins.PluginStatus{Description: desc, Ready: conn, Detail: detail}
 }
 
 // Metrics exports the counters on /metrics.
-func (f *Forwarder) Metrics() []supervisor.Metric {
+func (f *Forwarder) Metrics() []plugins.Metric {
 	st := &f.stats
 	b2f := func(b bool) float64 {
 		if b {
@@ -174,7 +174,7 @@ func (f *Forwarder) Metrics() []supervisor.Metric {
 		}
 		return 0
 	}
-	return []supervisor.Metric{
+	return []plugins.Metric{
 		{Name: "corral_logforward_lines_sent_total", Help: "Log lines written to the collector (resent lines included).", Type: "counter", Value: float64(st.linesSent.Load())},
 		{Name: "corral_logforward_errors_total", Help: "Connection, write, read and position-saving errors.", Type: "counter", Value: float64(st.errors.Load())},
 		{Name: "corral_logforward_lag_bytes", Help: "Bytes of log files not yet read.", Type: "gauge", Value: float64(st.lagBytes.Load())},
@@ -184,8 +184,8 @@ func (f *Forwarder) Metrics() []supervisor.Metric {
 }
 
 var (
-	_ supervisor.Plugin         = (*Forwarder)(nil)
-	_ supervisor.Provisioner    = (*Forwarder)(nil)
-	_ supervisor.StatusReporter = (*Forwarder)(nil)
-	_ supervisor.MetricsSource  = (*Forwarder)(nil)
+	_ plugins.Plugin         = (*Forwarder)(nil)
+	_ plugins.Provisioner    = (*Forwarder)(nil)
+	_ plugins.StatusReporter = (*Forwarder)(nil)
+	_ plugins.MetricsSource  = (*Forwarder)(nil)
 )

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/corralhq/corral/supervisor/plugintest"
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // newTestHost returns a plugin host whose log directory is logDir.

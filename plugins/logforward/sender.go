@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // ackPoll is how often the send queue is checked while waiting for the
@@ -256,7 +256,7 @@ func (s *sender) scan() {
 		if slices.Contains(s.s.Exclude, n) {
 			continue
 		}
-		for _, st := range []supervisor.Stream{supervisor.Stdout, supervisor.Stderr} {
+		for _, st := range []output.Stream{output.Stdout, output.Stderr} {
 			key := n + "\x00" + st.String()
 			if s.byKey[key] != nil {
 				continue

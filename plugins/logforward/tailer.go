@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
 	"github.com/corralhq/corral/supervisor/logfile"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // readBufSize is each tailer's read buffer: room for the longest line the
@@ -25,7 +25,7 @@ type checkpoint struct {
 // used by the sender goroutine only, but for lag, read by Status.
 type tailer struct {
 	service string
-	stream  supervisor.Stream
+	stream  output.Stream
 	dir     string // the stream directory
 	app     []byte // APP-NAME
 	posPath string
@@ -43,7 +43,7 @@ type tailer struct {
 }
 
 // newTailer starts a tailer at its saved mark.
-func newTailer(logDir, stateDir, service string, stream supervisor.Stream) (*tailer, error) {
+func newTailer(logDir, stateDir, service string, stream output.Stream) (*tailer, error) {
 	t := &tailer{
 		service: service,
 		stream:  stream,

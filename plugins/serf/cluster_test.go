@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/plugintest"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/corralhq/corral/test/netns"
 )
 
@@ -37,7 +37,7 @@ var (
 type local struct {
 	p    *Plugin
 	h    *plugintest.Host
-	sub  *supervisor.Subscription
+	sub  *plugins.Subscription
 	mu   sync.Mutex
 	evs  []timedEvent
 	wake chan struct{}
@@ -45,7 +45,7 @@ type local struct {
 
 type timedEvent struct {
 	at time.Time
-	ev supervisor.MembershipEvent
+	ev plugins.MembershipEvent
 }
 
 // startLocal provisions and starts p in the test process.
@@ -56,13 +56,13 @@ func startLocal(t testing.TB, p *Plugin) *local {
 	if err := p.Provision(l.h); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
-	l.sub = l.h.Bus().Subscribe(true, supervisor.TopicMembership)
+	l.sub = l.h.Bus().Subscribe(true, plugins.TopicMembership)
 	go func() {
 		for range l.sub.C() {
 			now := time.Now()
 			for _, e := range l.sub.Drain() {
 				l.mu.Lock()
-				l.evs = append(l.evs, timedEvent{now, e.Payload.(supervisor.MembershipEvent)})
+				l.evs = append(l.evs, timedEvent{now, e.Payload.(plugins.MembershipEvent)})
 				l.mu.Unlock()
 			}
 			select {
@@ -93,7 +93,7 @@ func startLocal(t testing.TB, p *Plugin) *local {
 }
 
 // waitEvent waits for an event (published at or after since) that matches.
-func (l *local) waitEvent(t testing.TB, since time.Time, timeout time.Duration, what string, match func(supervisor.MembershipEvent) bool) timedEvent {
+func (l *local) waitEvent(t testing.TB, since time.Time, timeout time.Duration, what string, match func(plugins.MembershipEvent) bool) timedEvent {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -115,10 +115,10 @@ func (l *local) waitEvent(t testing.TB, since time.Time, timeout time.Duration, 
 }
 
 // events returns the events seen so far.
-func (l *local) events() []supervisor.MembershipEvent {
+func (l *local) events() []plugins.MembershipEvent {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []supervisor.MembershipEvent
+	var out []plugins.MembershipEvent
 	for _, e := range l.evs {
 		out = append(out, e.ev)
 	}
@@ -126,16 +126,16 @@ func (l *local) events() []supervisor.MembershipEvent {
 }
 
 // eventAbout matches an event of type typ naming member name.
-func eventAbout(typ, name string) func(supervisor.MembershipEvent) bool {
-	return func(ev supervisor.MembershipEvent) bool {
+func eventAbout(typ, name string) func(plugins.MembershipEvent) bool {
+	return func(ev plugins.MembershipEvent) bool {
 		return ev.Type == typ && slices.Contains(memberNames(ev.Members), name)
 	}
 }
 
 // aliveEq matches an event whose alive list is exactly names.
-func aliveEq(names ...string) func(supervisor.MembershipEvent) bool {
+func aliveEq(names ...string) func(plugins.MembershipEvent) bool {
 	want := strings.Join(names, ",")
-	return func(ev supervisor.MembershipEvent) bool { return strings.Join(memberNames(ev.Alive), ",") == want }
+	return func(ev plugins.MembershipEvent) bool { return strings.Join(memberNames(ev.Alive), ",") == want }
 }
 
 type testWriter struct{ t testing.TB }
@@ -316,7 +316,7 @@ func TestCluster(t *testing.T) {
 }
 
 // hasMetric finds a sample by name and one label.
-func hasMetric(ms []supervisor.Metric, name, label, value string, v float64) bool {
+func hasMetric(ms []plugins.Metric, name, label, value string, v float64) bool {
 	for _, m := range ms {
 		if m.Name == name && m.Labels[label] == value && m.Value == v {
 			return true

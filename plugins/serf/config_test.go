@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/plugintest"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // TestSampleConfig decodes the embedded sample strictly and provisions it.
@@ -25,7 +25,7 @@ func TestSampleConfig(t *testing.T) {
 		p.Tags["port"] != "8080" || !*p.LeaveOnStop || p.profile != ProfileLAN {
 		t.Errorf("provisioned %+v", p)
 	}
-	if f, ok := supervisor.LookupPlugin(Name); !ok {
+	if f, ok := plugins.Lookup(Name); !ok {
 		t.Error("serf not registered")
 	} else if _, ok := f().(*Plugin); !ok {
 		t.Error("factory returns the wrong type")

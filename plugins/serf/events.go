@@ -7,9 +7,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/corralhq/corral/plugins"
 	hserf "github.com/hashicorp/serf/serf"
-
-	"github.com/corralhq/corral/supervisor"
 )
 
 // eventQueue receives Serf events from the agent's event loop without ever
@@ -53,19 +52,19 @@ func (q *eventQueue) drain() []hserf.MemberEvent {
 // events that change nothing, and counts what was published.
 type memberState struct {
 	mu        sync.Mutex
-	announced map[string]supervisor.Member // by name: each member as last published
-	counts    map[string]int               // members by status, from Serf's list
-	events    map[string]uint64            // published events by type
-	skipped   uint64                       // events dropped as unchanged
+	announced map[string]plugins.Member // by name: each member as last published
+	counts    map[string]int            // members by status, from Serf's list
+	events    map[string]uint64         // published events by type
+	skipped   uint64                    // events dropped as unchanged
 }
 
 func newMemberState() *memberState {
-	return &memberState{announced: map[string]supervisor.Member{}, counts: map[string]int{}, events: map[string]uint64{}}
+	return &memberState{announced: map[string]plugins.Member{}, counts: map[string]int{}, events: map[string]uint64{}}
 }
 
 // toMember converts a Serf member, copying its tags.
-func toMember(m hserf.Member) supervisor.Member {
-	return supervisor.Member{
+func toMember(m hserf.Member) plugins.Member {
+	return plugins.Member{
 		Name:   m.Name,
 		Addr:   m.Addr.String(),
 		Port:   m.Port,
@@ -75,7 +74,7 @@ func toMember(m hserf.Member) supervisor.Member {
 }
 
 // sameMember compares two members, tags included.
-func sameMember(a, b supervisor.Member) bool {
+func sameMember(a, b plugins.Member) bool {
 	return a.Name == b.Name && a.Addr == b.Addr && a.Port == b.Port && a.Status == b.Status && maps.Equal(a.Tags, b.Tags)
 }
 
@@ -83,11 +82,11 @@ func sameMember(a, b supervisor.Member) bool {
 // or false when the event says nothing new about its members (a repeated
 // join, an update with the same tags, a reap of a member never announced).
 // all is Serf's current member list, from which Alive is taken.
-func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.Member) (supervisor.MembershipEvent, bool) {
+func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.Member) (plugins.MembershipEvent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
-	alive := make([]supervisor.Member, 0, len(all))
+	alive := make([]plugins.Member, 0, len(all))
 	for _, m := range all {
 		s.counts[m.Status.String()]++
 		if m.Status == hserf.StatusAlive {
@@ -97,7 +96,7 @@ func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.
 	sort.Slice(alive, func(i, j int) bool { return alive[i].Name < alive[j].Name })
 
 	changed := false
-	evMembers := make([]supervisor.Member, 0, len(e.Members))
+	evMembers := make([]plugins.Member, 0, len(e.Members))
 	for _, m := range e.Members {
 		mm := toMember(m)
 		evMembers = append(evMembers, mm)
@@ -116,10 +115,10 @@ func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.
 	}
 	if !changed {
 		s.skipped++
-		return supervisor.MembershipEvent{}, false
+		return plugins.MembershipEvent{}, false
 	}
 	sort.Slice(evMembers, func(i, j int) bool { return evMembers[i].Name < evMembers[j].Name })
-	ev := supervisor.MembershipEvent{
+	ev := plugins.MembershipEvent{
 		Type:    e.Type.String(),
 		Members: evMembers,
 		Alive:   alive,
@@ -154,7 +153,7 @@ func (p *Plugin) eventLoop(ctx context.Context) error {
 				continue
 			}
 			p.log.Info("membership", "event", ev.Type, "members", names(e.Members), "alive", len(ev.Alive))
-			p.host.Bus().Publish(supervisor.Event{Topic: supervisor.TopicMembership, Source: p.host.Name(), Payload: ev})
+			p.host.Bus().Publish(plugins.Event{Topic: plugins.TopicMembership, Source: p.host.Name(), Payload: ev})
 			p.join.wake()
 		}
 	}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/plugintest"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/corralhq/corral/test/netns"
 )
 
@@ -58,7 +58,7 @@ func decodeSettings(path string, p *Plugin) error {
 }
 
 // memberNames lists the names of ms.
-func memberNames(ms []supervisor.Member) []string {
+func memberNames(ms []plugins.Member) []string {
 	out := make([]string, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, m.Name)
@@ -88,7 +88,7 @@ func helperMain(cfg string) int {
 		enc.Encode(m)
 		mu.Unlock()
 	}
-	sub := h.Bus().Subscribe(true, supervisor.TopicMembership)
+	sub := h.Bus().Subscribe(true, plugins.TopicMembership)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	if err := p.Start(context.Background()); err != nil {
@@ -102,7 +102,7 @@ func helperMain(cfg string) int {
 		select {
 		case <-sub.C():
 			for _, ev := range sub.Drain() {
-				me := ev.Payload.(supervisor.MembershipEvent)
+				me := ev.Payload.(plugins.MembershipEvent)
 				emit(helperMsg{Kind: "event", Type: me.Type, Members: memberNames(me.Members), Alive: memberNames(me.Alive)})
 			}
 		case <-tick.C:

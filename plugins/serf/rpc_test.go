@@ -3,12 +3,13 @@ package serf
 import (
 	"context"
 	"fmt"
-	"github.com/corralhq/corral/supervisor/plugintest"
 	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // TestRPC runs the plugin on loopback and drives it with Debian's serf CLI:

@@ -1,7 +1,7 @@
 // Package serf is corral's membership plugin: a Serf agent
 // (github.com/hashicorp/serf) run in-process. It joins the cluster (and keeps
 // retrying), publishes every member event on the bus as
-// supervisor.MembershipEvent, and serves Serf's own RPC protocol so the stock
+// plugins.MembershipEvent, and serves Serf's own RPC protocol so the stock
 // serf CLI works against it (rpc.go). See README.md for the settings.
 package serf
 
@@ -18,16 +18,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/corralhq/corral/plugins"
 	hserf "github.com/hashicorp/serf/serf"
-
-	"github.com/corralhq/corral/supervisor"
 )
 
 // Name is the plugin's registered name.
 const Name = "serf"
 
 func init() {
-	supervisor.Register(Name, func() supervisor.Plugin { return new(Plugin) })
+	plugins.Register(Name, func() plugins.Plugin { return new(Plugin) })
 }
 
 // Plugin is the serf plugin: its settings, decoded from the service file's
@@ -74,7 +73,7 @@ type Plugin struct {
 	LeaveOnStop *bool `toml:"leave_on_stop"`
 
 	// Derived by Provision.
-	host     supervisor.Host
+	host     plugins.Host
 	log      *slog.Logger
 	bindAddr string
 	bindPort int
@@ -96,7 +95,7 @@ type Plugin struct {
 }
 
 // Provision validates the settings and fills in defaults.
-func (p *Plugin) Provision(host supervisor.Host) error {
+func (p *Plugin) Provision(host plugins.Host) error {
 	p.host = host
 	p.log = host.Logger()
 	if err := p.validate(host.Hostname()); err != nil {
@@ -237,8 +236,8 @@ func (p *Plugin) stop(ctx context.Context) error {
 
 // Interface guards.
 var (
-	_ supervisor.Plugin         = (*Plugin)(nil)
-	_ supervisor.Provisioner    = (*Plugin)(nil)
-	_ supervisor.StatusReporter = (*Plugin)(nil)
-	_ supervisor.MetricsSource  = (*Plugin)(nil)
+	_ plugins.Plugin         = (*Plugin)(nil)
+	_ plugins.Provisioner    = (*Plugin)(nil)
+	_ plugins.StatusReporter = (*Plugin)(nil)
+	_ plugins.MetricsSource  = (*Plugin)(nil)
 )

@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
-// Status implements supervisor.StatusReporter: "3 members, 3 alive,
+// Status implements plugins.StatusReporter: "3 members, 3 alive,
 // joined 10.0.0.1".
-func (p *Plugin) Status() supervisor.PluginStatus {
+func (p *Plugin) Status() plugins.PluginStatus {
 	if p.agent == nil || p.state == nil {
-		return supervisor.PluginStatus{Description: "not started"}
+		return plugins.PluginStatus{Description: "not started"}
 	}
 	sf := p.agent.Serf()
 	members := sf.Members()
@@ -37,18 +37,18 @@ func (p *Plugin) Status() supervisor.PluginStatus {
 	detail["encrypted"] = sf.EncryptionEnabled()
 	detail["rpc_addr"] = p.RPCAddr
 	ready := len(p.Join) == 0 || alive > 1
-	return supervisor.PluginStatus{Description: desc, Ready: ready, Detail: detail}
+	return plugins.PluginStatus{Description: desc, Ready: ready, Detail: detail}
 }
 
-// Metrics implements supervisor.MetricsSource.
-func (p *Plugin) Metrics() []supervisor.Metric {
+// Metrics implements plugins.MetricsSource.
+func (p *Plugin) Metrics() []plugins.Metric {
 	if p.state == nil {
 		return nil
 	}
 	counts, events, _ := p.state.snapshot()
-	var out []supervisor.Metric
+	var out []plugins.Metric
 	for _, st := range []string{"alive", "leaving", "left", "failed"} {
-		out = append(out, supervisor.Metric{
+		out = append(out, plugins.Metric{
 			Name: "corral_serf_members", Help: "Cluster members known to this node, by status.", Type: "gauge",
 			Labels: map[string]string{"status": st}, Value: float64(counts[st]),
 		})
@@ -59,7 +59,7 @@ func (p *Plugin) Metrics() []supervisor.Metric {
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		out = append(out, supervisor.Metric{
+		out = append(out, plugins.Metric{
 			Name: "corral_serf_events_total", Help: "Membership events published on the bus, by type.", Type: "counter",
 			Labels: map[string]string{"type": t}, Value: float64(events[t]),
 		})
@@ -68,8 +68,8 @@ func (p *Plugin) Metrics() []supervisor.Metric {
 	attempts, failures := p.join.attempts, p.join.failures
 	p.join.mu.Unlock()
 	out = append(out,
-		supervisor.Metric{Name: "corral_serf_join_attempts_total", Help: "Join attempts made.", Type: "counter", Value: float64(attempts)},
-		supervisor.Metric{Name: "corral_serf_join_failures_total", Help: "Join attempts where no node answered.", Type: "counter", Value: float64(failures)},
+		plugins.Metric{Name: "corral_serf_join_attempts_total", Help: "Join attempts made.", Type: "counter", Value: float64(attempts)},
+		plugins.Metric{Name: "corral_serf_join_failures_total", Help: "Join attempts where no node answered.", Type: "counter", Value: float64(failures)},
 	)
 	return out
 }

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // BenchmarkRender measures one render pass (member validation, slot
@@ -27,9 +27,9 @@ func BenchmarkRender(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			alive := make([]supervisor.Member, n)
+			alive := make([]plugins.Member, n)
 			for i := range alive {
-				alive[i] = supervisor.Member{Name: fmt.Sprintf("web-%04d", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+				alive[i] = plugins.Member{Name: fmt.Sprintf("web-%04d", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
 					Status: "alive", Tags: map[string]string{"role": "web", "port": "8080", "zone": "a"}}
 			}
 			st := slotTable{prefix: "web", chunk: s.Slots}
@@ -62,7 +62,7 @@ func BenchmarkBurst(b *testing.B) {
 		startPlugin(b, h, p)
 		c := newCluster(h.Bus())
 		for i := range 100 {
-			c.join(supervisor.Member{Name: fmt.Sprintf("n%03d", i), Addr: "127.0.0.1",
+			c.join(plugins.Member{Name: fmt.Sprintf("n%03d", i), Addr: "127.0.0.1",
 				Tags: map[string]string{"role": "web", "port": strconv.Itoa(1000 + i)}})
 			time.Sleep(time.Millisecond)
 		}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // maxTokenLen bounds names and tag values accepted from the network.
@@ -87,7 +87,7 @@ func safeValue(s string) bool { return s == "" || safeToken(s) }
 
 // members filters and validates the alive list: members of the wrong role
 // are skipped silently, unsafe ones are returned as rejections.
-func (s *Settings) members(alive []supervisor.Member) ([]Member, []rejection) {
+func (s *Settings) members(alive []plugins.Member) ([]Member, []rejection) {
 	out := make([]Member, 0, len(alive))
 	var rej []rejection
 	for _, m := range alive {
@@ -118,7 +118,7 @@ func (s *Settings) members(alive []supervisor.Member) ([]Member, []rejection) {
 }
 
 // member validates one member; a non-empty reason rejects it.
-func (s *Settings) member(m supervisor.Member) (Member, string) {
+func (s *Settings) member(m plugins.Member) (Member, string) {
 	if !safeToken(m.Name) {
 		return Member{}, "name has characters outside [A-Za-z0-9._:-] or is empty or too long"
 	}

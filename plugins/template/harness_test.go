@@ -3,7 +3,6 @@ package template
 import (
 	"context"
 	"fmt"
-	"github.com/corralhq/corral/supervisor/plugintest"
 	"io"
 	"log/slog"
 	"net"
@@ -18,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // newTestHost returns a plugin host named like the image's template service;
@@ -78,16 +78,16 @@ func startPlugin(t testing.TB, h *plugintest.Host, p *Plugin) {
 
 // cluster holds the alive list published on the bus.
 type cluster struct {
-	bus   *supervisor.Bus
+	bus   *plugins.Bus
 	mu    sync.Mutex
-	alive map[string]supervisor.Member
+	alive map[string]plugins.Member
 }
 
-func newCluster(bus *supervisor.Bus) *cluster {
-	return &cluster{bus: bus, alive: map[string]supervisor.Member{}}
+func newCluster(bus *plugins.Bus) *cluster {
+	return &cluster{bus: bus, alive: map[string]plugins.Member{}}
 }
 
-func (c *cluster) publish(typ string, m supervisor.Member) {
+func (c *cluster) publish(typ string, m plugins.Member) {
 	c.mu.Lock()
 	if typ == "member-leave" || typ == "member-failed" {
 		delete(c.alive, m.Name)
@@ -95,20 +95,20 @@ func (c *cluster) publish(typ string, m supervisor.Member) {
 		m.Status = "alive"
 		c.alive[m.Name] = m
 	}
-	alive := make([]supervisor.Member, 0, len(c.alive))
+	alive := make([]plugins.Member, 0, len(c.alive))
 	for _, a := range c.alive {
 		alive = append(alive, a)
 	}
 	c.mu.Unlock()
 	sortMembers(alive)
-	c.bus.Publish(supervisor.Event{Topic: supervisor.TopicMembership, Source: "serf",
-		Payload: supervisor.MembershipEvent{Type: typ, Members: []supervisor.Member{m}, Alive: alive}})
+	c.bus.Publish(plugins.Event{Topic: plugins.TopicMembership, Source: "serf",
+		Payload: plugins.MembershipEvent{Type: typ, Members: []plugins.Member{m}, Alive: alive}})
 }
 
-func (c *cluster) join(m supervisor.Member)  { c.publish("member-join", m) }
-func (c *cluster) leave(m supervisor.Member) { c.publish("member-leave", m) }
+func (c *cluster) join(m plugins.Member)  { c.publish("member-join", m) }
+func (c *cluster) leave(m plugins.Member) { c.publish("member-leave", m) }
 
-func sortMembers(ms []supervisor.Member) {
+func sortMembers(ms []plugins.Member) {
 	for i := 1; i < len(ms); i++ {
 		for j := i; j > 0 && ms[j].Name < ms[j-1].Name; j-- {
 			ms[j], ms[j-1] = ms[j-1], ms[j]
@@ -123,9 +123,9 @@ type webNode struct {
 	port int
 }
 
-func (n *webNode) member() supervisor.Member {
+func (n *webNode) member() plugins.Member {
 	host, _, _ := net.SplitHostPort(n.srv.Listener.Addr().String())
-	return supervisor.Member{Name: n.name, Addr: host, Port: 7946,
+	return plugins.Member{Name: n.name, Addr: host, Port: 7946,
 		Tags: map[string]string{"role": "web", "port": fmt.Sprint(n.port)}}
 }
 

@@ -18,14 +18,14 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // PluginName is the name service files use: plugin = "template".
 const PluginName = "template"
 
 func init() {
-	supervisor.Register(PluginName, func() supervisor.Plugin { return New() })
+	plugins.Register(PluginName, func() plugins.Plugin { return New() })
 }
 
 // Plugin is one instance of the template plugin. Its exported fields are
@@ -33,7 +33,7 @@ func init() {
 type Plugin struct {
 	Settings
 
-	host supervisor.Host
+	host plugins.Host
 	log  *slog.Logger
 
 	wake     chan struct{} // a new event or a forced render
@@ -43,7 +43,7 @@ type Plugin struct {
 
 	mu        sync.Mutex
 	tmpl      *texttemplate.Template
-	alive     []supervisor.Member // latest alive list
+	alive     []plugins.Member // latest alive list
 	haveEvent bool
 	started   bool // Start launched the run loop
 	force     bool // render and reload even if the bytes did not change
@@ -68,7 +68,7 @@ func New() *Plugin {
 }
 
 // Provision applies defaults and validates the settings (no I/O).
-func (p *Plugin) Provision(host supervisor.Host) error {
+func (p *Plugin) Provision(host plugins.Host) error {
 	p.host = host
 	p.log = host.Logger()
 	p.applyDefaults()
@@ -191,10 +191,10 @@ func (p *Plugin) run(parent context.Context) {
 }
 
 var (
-	_ supervisor.Plugin         = (*Plugin)(nil)
-	_ supervisor.Provisioner    = (*Plugin)(nil)
-	_ supervisor.Reloader       = (*Plugin)(nil)
-	_ supervisor.EventHandler   = (*Plugin)(nil)
-	_ supervisor.StatusReporter = (*Plugin)(nil)
-	_ supervisor.MetricsSource  = (*Plugin)(nil)
+	_ plugins.Plugin         = (*Plugin)(nil)
+	_ plugins.Provisioner    = (*Plugin)(nil)
+	_ plugins.Reloader       = (*Plugin)(nil)
+	_ plugins.EventHandler   = (*Plugin)(nil)
+	_ plugins.StatusReporter = (*Plugin)(nil)
+	_ plugins.MetricsSource  = (*Plugin)(nil)
 )

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // stats are the plugin's counters, guarded by Plugin.mu.
@@ -42,7 +42,7 @@ func (p *Plugin) ok() {
 }
 
 // Status reports the member count, the last render and the last error.
-func (p *Plugin) Status() supervisor.PluginStatus {
+func (p *Plugin) Status() plugins.PluginStatus {
 	p.mu.Lock()
 	st := p.st
 	p.mu.Unlock()
@@ -74,21 +74,21 @@ func (p *Plugin) Status() supervisor.PluginStatus {
 		detail["error"] = st.lastErr.Error()
 		detail["error_time"] = st.lastErrTime.UTC().Format(time.RFC3339Nano)
 	}
-	return supervisor.PluginStatus{Description: desc, Ready: st.lastErr == nil, Detail: detail}
+	return plugins.PluginStatus{Description: desc, Ready: st.lastErr == nil, Detail: detail}
 }
 
 // Metrics exports the counters.
-func (p *Plugin) Metrics() []supervisor.Metric {
+func (p *Plugin) Metrics() []plugins.Metric {
 	p.mu.Lock()
 	st := p.st
 	p.mu.Unlock()
-	c := func(name, help string, v uint64) supervisor.Metric {
-		return supervisor.Metric{Name: "corral_template_" + name, Help: help, Type: "counter", Value: float64(v)}
+	c := func(name, help string, v uint64) plugins.Metric {
+		return plugins.Metric{Name: "corral_template_" + name, Help: help, Type: "counter", Value: float64(v)}
 	}
-	g := func(name, help string, v float64) supervisor.Metric {
-		return supervisor.Metric{Name: "corral_template_" + name, Help: help, Type: "gauge", Value: v}
+	g := func(name, help string, v float64) plugins.Metric {
+		return plugins.Metric{Name: "corral_template_" + name, Help: help, Type: "gauge", Value: v}
 	}
-	return []supervisor.Metric{
+	return []plugins.Metric{
 		c("renders_total", "Templates rendered.", st.renders),
 		c("skipped_total", "Renders that changed nothing.", st.skipped),
 		c("check_failures_total", "Rendered files rejected by the check command.", st.checkFailures),

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
-	"github.com/corralhq/corral/supervisor"
 )
 
 // TestSampleConf decodes the embedded sample strictly and validates it.
@@ -97,14 +97,14 @@ func TestReloadModeText(t *testing.T) {
 func TestMembers(t *testing.T) {
 	s := Settings{Role: "web"}
 	s.applyDefaults()
-	mk := func(name, addr string, tags ...string) supervisor.Member {
-		m := supervisor.Member{Name: name, Addr: addr, Status: "alive", Tags: map[string]string{"role": "web", "port": "80"}}
+	mk := func(name, addr string, tags ...string) plugins.Member {
+		m := plugins.Member{Name: name, Addr: addr, Status: "alive", Tags: map[string]string{"role": "web", "port": "80"}}
 		for i := 0; i+1 < len(tags); i += 2 {
 			m.Tags[tags[i]] = tags[i+1]
 		}
 		return m
 	}
-	alive := []supervisor.Member{
+	alive := []plugins.Member{
 		mk("b", "10.0.0.2"),
 		mk("a", "::ffff:10.0.0.1", "port", "8080"),
 		mk("v6", "fd00::1"),

@@ -1,6 +1,6 @@
 package template
 
-import "github.com/corralhq/corral/supervisor"
+import "github.com/corralhq/corral/plugins"
 
 func metric(p *Plugin, name string) float64 {
 	for _, m := range p.Metrics() {
@@ -11,4 +11,4 @@ func metric(p *Plugin, name string) float64 {
 	return -1
 }
 
-func execSpec(argv ...string) supervisor.ExecSpec { return supervisor.ExecSpec{Argv: argv} }
+func execSpec(argv ...string) plugins.ExecSpec { return plugins.ExecSpec{Argv: argv} }

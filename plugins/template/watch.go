@@ -1,18 +1,18 @@
 package template
 
-import "github.com/corralhq/corral/supervisor"
+import "github.com/corralhq/corral/plugins"
 
 // Topics returns the membership topic.
-func (p *Plugin) Topics() []string { return []string{supervisor.TopicMembership} }
+func (p *Plugin) Topics() []string { return []string{plugins.TopicMembership} }
 
 // HandleEvent keeps the alive list of a membership event and wakes the
 // render loop. Only the latest list matters: renders use the full list.
-func (p *Plugin) HandleEvent(ev supervisor.Event) {
-	var me supervisor.MembershipEvent
+func (p *Plugin) HandleEvent(ev plugins.Event) {
+	var me plugins.MembershipEvent
 	switch v := ev.Payload.(type) {
-	case supervisor.MembershipEvent:
+	case plugins.MembershipEvent:
 		me = v
-	case *supervisor.MembershipEvent:
+	case *plugins.MembershipEvent:
 		if v == nil {
 			return
 		}
@@ -20,7 +20,7 @@ func (p *Plugin) HandleEvent(ev supervisor.Event) {
 	default:
 		return
 	}
-	alive := make([]supervisor.Member, len(me.Alive))
+	alive := make([]plugins.Member, len(me.Alive))
 	copy(alive, me.Alive)
 	p.mu.Lock()
 	p.alive = alive

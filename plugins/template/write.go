@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/plugins"
 )
 
 // errCheckFailed marks a render rejected by the check command.
@@ -52,7 +52,7 @@ func stage(dest string, b []byte, perm os.FileMode) (string, error) {
 }
 
 // check runs the check command on the staged file through the host.
-func check(ctx context.Context, host supervisor.Host, argv []string, staged string, s *Settings) error {
+func check(ctx context.Context, host plugins.Host, argv []string, staged string, s *Settings) error {
 	if len(argv) == 0 {
 		return nil
 	}
@@ -60,7 +60,7 @@ func check(ctx context.Context, host supervisor.Host, argv []string, staged stri
 	for i, a := range argv {
 		args[i] = strings.ReplaceAll(a, stagedPlaceholder, staged)
 	}
-	res, err := host.Exec(ctx, supervisor.ExecSpec{Argv: args, Timeout: s.CheckTimeout})
+	res, err := host.Exec(ctx, plugins.ExecSpec{Argv: args, Timeout: s.CheckTimeout})
 	if err != nil {
 		return fmt.Errorf("%w: running %s: %v", errCheckFailed, args[0], err)
 	}

@@ -14,15 +14,15 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/services"
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-func writeLines(s *Sink, svc string, st supervisor.Stream, from, to int) {
-	l := supervisor.Line{Service: svc, Stream: st}
+func writeLines(s *Sink, svc string, st output.Stream, from, to int) {
+	l := output.Line{Service: svc, Stream: st}
 	for i := from; i <= to; i++ {
 		l.Text = fmt.Appendf(l.Text[:0], "%s %s line %06d", svc, st, i)
 		l.Time = time.Now()
@@ -54,12 +54,12 @@ func TestRotationKeepsEveryLineInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeLines(s, "web", supervisor.Stdout, 1, 2000)
-	writeLines(s, "web", supervisor.Stderr, 1, 100)
+	writeLines(s, "web", output.Stdout, 1, 2000)
+	writeLines(s, "web", output.Stderr, 1, 100)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out := readAll(t, StreamDir(dir, "web", supervisor.Stdout))
+	out := readAll(t, StreamDir(dir, "web", output.Stdout))
 	if len(out) != 2000 {
 		t.Fatalf("got %d stdout lines, want 2000", len(out))
 	}
@@ -68,17 +68,17 @@ func TestRotationKeepsEveryLineInOrder(t *testing.T) {
 			t.Fatalf("line %d = %q, want %q", i, l, want)
 		}
 	}
-	names, _ := Archives(StreamDir(dir, "web", supervisor.Stdout))
+	names, _ := Archives(StreamDir(dir, "web", output.Stdout))
 	if len(names) < 8 {
 		t.Fatalf("got %d archives, want >= 8", len(names))
 	}
 	for _, n := range append(names, CurrentName) {
-		fi, err := os.Stat(filepath.Join(StreamDir(dir, "web", supervisor.Stdout), n))
+		fi, err := os.Stat(filepath.Join(StreamDir(dir, "web", output.Stdout), n))
 		if err != nil || fi.Size() > 4096 {
 			t.Fatalf("%s: size %v, err %v: want <= MaxSize", n, fi.Size(), err)
 		}
 	}
-	errLines := readAll(t, StreamDir(dir, "web", supervisor.Stderr))
+	errLines := readAll(t, StreamDir(dir, "web", output.Stderr))
 	if len(errLines) != 100 || errLines[99] != "web stderr line 000100" {
 		t.Fatalf("stderr: %d lines, last %q", len(errLines), errLines[len(errLines)-1])
 	}
@@ -90,9 +90,9 @@ func TestRotationKeepsEveryLineInOrder(t *testing.T) {
 func TestKeepPrunesOldest(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(Options{Dir: dir, MaxSize: 1000, Keep: 3, Logger: quietLogger()}, "a")
-	writeLines(s, "a", supervisor.Stdout, 1, 1000)
+	writeLines(s, "a", output.Stdout, 1, 1000)
 	s.Close()
-	sd := StreamDir(dir, "a", supervisor.Stdout)
+	sd := StreamDir(dir, "a", output.Stdout)
 	names, _ := Archives(sd)
 	if len(names) != 3 {
 		t.Fatalf("archives %v, want 3", names)
@@ -102,7 +102,7 @@ func TestKeepPrunesOldest(t *testing.T) {
 		t.Fatalf("last line %q", out[len(out)-1])
 	}
 	// Tail crosses into archives.
-	b, err := Tail(CurrentPath(dir, "a", supervisor.Stdout), 50)
+	b, err := Tail(CurrentPath(dir, "a", output.Stdout), 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +116,9 @@ func TestTimestamps(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(Options{Dir: dir, Timestamps: true, Logger: quietLogger()}, "ts")
 	when := time.Date(2026, 11, 24, 21, 3, 4, 5006, time.UTC)
-	s.WriteLine(&supervisor.Line{Stream: supervisor.Stderr, Time: when, Text: []byte("hello")})
+	s.WriteLine(&output.Line{Stream: output.Stderr, Time: when, Text: []byte("hello")})
 	s.Close()
-	b, _ := os.ReadFile(CurrentPath(dir, "ts", supervisor.Stderr))
+	b, _ := os.ReadFile(CurrentPath(dir, "ts", output.Stderr))
 	if want := "2026-11-24T21:03:04.000005006Z hello\n"; string(b) != want {
 		t.Fatalf("got %q, want %q", b, want)
 	}
@@ -151,12 +151,12 @@ func TestReaderFollowsRotations(t *testing.T) {
 	const total = 20000
 	go func() {
 		for i := 1; i <= total; i += 100 {
-			writeLines(s, "r", supervisor.Stdout, i, i+99)
+			writeLines(s, "r", output.Stdout, i, i+99)
 			s.Flush() // rotating every 2000 bytes (with fsync) is slower than this loop
 		}
 	}()
 	defer s.Close()
-	sd := StreamDir(dir, "r", supervisor.Stdout)
+	sd := StreamDir(dir, "r", output.Stdout)
 	var r *Reader
 	var err error
 	for r == nil {
@@ -233,7 +233,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(Options{Dir: dir, MaxSize: 500, Keep: 100, Logger: quietLogger()}, "f")
 	defer s.Close()
-	writeLines(s, "f", supervisor.Stdout, 1, 1)
+	writeLines(s, "f", output.Stdout, 1, 1)
 	s.Flush()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -241,7 +241,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 	var got bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Follow(ctx, CurrentPath(dir, "f", supervisor.Stdout), 0, func(b []byte) {
+		done <- Follow(ctx, CurrentPath(dir, "f", output.Stdout), 0, func(b []byte) {
 			mu.Lock()
 			got.Write(b)
 			mu.Unlock()
@@ -259,7 +259,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	writeLines(s, "f", supervisor.Stdout, 2, 200)
+	writeLines(s, "f", output.Stdout, 2, 200)
 	s.Flush()
 	for time.Now().Before(deadline) {
 		mu.Lock()
@@ -289,7 +289,7 @@ func TestFullDiskDoesNotBlock(t *testing.T) {
 	s, _ := Open(Options{Dir: dir, MaxSize: 1 << 20, Keep: 1, BufferSize: 8192, Logger: quietLogger()}, "full")
 	start := time.Now()
 	for i := 0; i < 20; i++ {
-		writeLines(s, "full", supervisor.Stdout, i*1000+1, i*1000+1000)
+		writeLines(s, "full", output.Stdout, i*1000+1, i*1000+1000)
 		s.Flush()
 	}
 	if d := time.Since(start); d > 20*time.Second {
@@ -303,9 +303,9 @@ func TestFullDiskDoesNotBlock(t *testing.T) {
 	if out, err := exec.Command("mount", "-o", "remount,size=4m", dir).CombinedOutput(); err != nil {
 		t.Fatalf("remount: %v: %s", err, out)
 	}
-	writeLines(s, "full", supervisor.Stdout, 999001, 999001)
+	writeLines(s, "full", output.Stdout, 999001, 999001)
 	s.Flush()
-	b, err := Tail(CurrentPath(dir, "full", supervisor.Stdout), 1)
+	b, err := Tail(CurrentPath(dir, "full", output.Stdout), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestFullDiskDoesNotBlock(t *testing.T) {
 		t.Fatalf("after recovery, last line %q", b)
 	}
 	// Every line in the file is whole.
-	for _, l := range readAll(t, StreamDir(dir, "full", supervisor.Stdout)) {
+	for _, l := range readAll(t, StreamDir(dir, "full", output.Stdout)) {
 		if !strings.HasPrefix(l, "full stdout line ") || len(l) != len("full stdout line 000001") {
 			t.Fatalf("cut line %q", l)
 		}
@@ -326,7 +326,7 @@ func BenchmarkWriteLine(b *testing.B) {
 		b.Run(fmt.Sprintf("timestamps=%v", ts), func(b *testing.B) {
 			dir := b.TempDir()
 			s, _ := Open(Options{Dir: dir, Timestamps: ts, MaxSize: 64 << 20, Keep: 2, BufferSize: 4 << 20, Logger: quietLogger()}, "bench")
-			l := supervisor.Line{Stream: supervisor.Stdout, Text: bytes.Repeat([]byte("x"), 200), Time: time.Now()}
+			l := output.Line{Stream: output.Stdout, Text: bytes.Repeat([]byte("x"), 200), Time: time.Now()}
 			b.SetBytes(int64(len(l.Text) + 1))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -347,7 +347,7 @@ func BenchmarkWriteLine(b *testing.B) {
 func BenchmarkWriteLineToDisk(b *testing.B) {
 	dir := b.TempDir()
 	s, _ := Open(Options{Dir: dir, Timestamps: true, Keep: 2, Logger: quietLogger()}, "bench")
-	l := supervisor.Line{Stream: supervisor.Stdout, Text: bytes.Repeat([]byte("x"), 200), Time: time.Now()}
+	l := output.Line{Stream: output.Stdout, Text: bytes.Repeat([]byte("x"), 200), Time: time.Now()}
 	b.SetBytes(int64(len(l.Text) + 1 + TimestampLen))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -370,9 +370,9 @@ func BenchmarkWriteLineToDisk(b *testing.B) {
 func TestReaderInodeReused(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(Options{Dir: dir, Logger: quietLogger()}, "x")
-	writeLines(s, "x", supervisor.Stdout, 1, 10)
+	writeLines(s, "x", output.Stdout, 1, 10)
 	s.Close()
-	sd := StreamDir(dir, "x", supervisor.Stdout)
+	sd := StreamDir(dir, "x", output.Stdout)
 	r, _, err := OpenReader(sd, nil)
 	if err != nil {
 		t.Fatal(err)

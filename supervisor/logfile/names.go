@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // CurrentName is the name of the file being written in a stream directory.
@@ -17,15 +17,15 @@ const CurrentName = "current"
 
 // StreamDir returns the directory holding one stream of a service:
 // <dir>/<service> for stdout, <dir>/<service>/stderr for stderr.
-func StreamDir(dir, service string, stream supervisor.Stream) string {
-	if stream == supervisor.Stderr {
+func StreamDir(dir, service string, stream output.Stream) string {
+	if stream == output.Stderr {
 		return filepath.Join(dir, service, "stderr")
 	}
 	return filepath.Join(dir, service)
 }
 
 // CurrentPath returns the path of the file a service's stream is written to.
-func CurrentPath(dir, service string, stream supervisor.Stream) string {
+func CurrentPath(dir, service string, stream output.Stream) string {
 	return filepath.Join(StreamDir(dir, service, stream), CurrentName)
 }
 

@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // Sink writes one service's lines to its files. It implements
-// supervisor.LineSink; WriteLine never blocks on the disk.
+// output.LineSink; WriteLine never blocks on the disk.
 type Sink struct {
 	service string
 	opts    Options
@@ -57,7 +57,7 @@ func Open(opts Options, service string) (*Sink, error) {
 		done:    make(chan struct{}),
 	}
 	s.flushed = sync.NewCond(&s.fmu)
-	for _, st := range []supervisor.Stream{supervisor.Stdout, supervisor.Stderr} {
+	for _, st := range []output.Stream{output.Stdout, output.Stderr} {
 		s.streams[st] = &stream{
 			dir:    StreamDir(opts.Dir, service, st),
 			name:   service + " " + st.String(),
@@ -73,7 +73,7 @@ func Open(opts Options, service string) (*Sink, error) {
 
 // WriteLine queues l for its file. It drops the line, and counts it, when
 // the stream's buffer is full or the sink is closed.
-func (s *Sink) WriteLine(l *supervisor.Line) {
+func (s *Sink) WriteLine(l *output.Line) {
 	st := s.streams[l.Stream&1]
 	if s.closed.Load() {
 		st.dropped.Add(1)
@@ -210,4 +210,4 @@ func (s *Sink) flushAll() {
 	}
 }
 
-var _ supervisor.LineSink = (*Sink)(nil)
+var _ output.LineSink = (*Sink)(nil)

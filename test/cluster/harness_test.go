@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/test/testutil"
+
+	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/test/netns"
 )
 

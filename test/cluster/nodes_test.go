@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/corralhq/corral/test/testutil"
 
 	"github.com/corralhq/corral/test/netns"
 )

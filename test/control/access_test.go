@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
 )
 
 var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
@@ -27,7 +27,7 @@ func TestNonRootRefused(t *testing.T) {
 		t.Fatal("this test must run as root: it runs supervisorctl as nobody (uid 65534)")
 	}
 	c := startCorral(t, map[string]string{"web.toml": `command = ["sleep", "1000"]` + "\n"})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running})
 	openPath(t, c.sock)
 	fi, err := os.Stat(c.sock)
 	if err != nil {
@@ -55,7 +55,7 @@ func TestNonRootRefused(t *testing.T) {
 	if r := runCtl(t, nobody, "-s", c.sock, "status"); r.code != 4 {
 		t.Errorf("status as nobody on a 0666 socket: exit %d, %q", r.code, r.out)
 	}
-	if st := c.status()["web"]; st.State != supervisor.Running {
+	if st := c.status()["web"]; st.State != control.Running {
 		t.Errorf("web is %s after nobody's stop", st.State)
 	}
 	if r := c.ctl("status", "web"); r.code != 0 {
@@ -68,7 +68,7 @@ func TestSocketGroupAllowed(t *testing.T) {
 		t.Fatal("this test must run as root: it runs supervisorctl as nobody (uid 65534)")
 	}
 	c := startCorral(t, map[string]string{"web.toml": `command = ["sleep", "1000"]` + "\n"}, "--socket-group", "65534")
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running})
 	openPath(t, c.sock)
 	fi, err := os.Stat(c.sock)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
 )
 
 // BenchmarkStatus100 is `supervisorctl status` (the whole command: process
@@ -42,11 +42,11 @@ func BenchmarkStatus100Request(b *testing.B) {
 // start100 runs corral with 100 sleep services and waits until all run.
 func start100(b *testing.B) *corral {
 	files := map[string]string{}
-	want := map[string]supervisor.State{}
+	want := map[string]control.State{}
 	for i := range 100 {
 		name := fmt.Sprintf("svc%03d", i)
 		files[name+".toml"] = sleepFile(10000 + i)
-		want[name] = supervisor.Running
+		want[name] = control.Running
 	}
 	c := startCorral(b, files)
 	c.waitState(want)

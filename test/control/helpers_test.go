@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +22,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/test/testutil"
+
+	"github.com/corralhq/corral/control"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -225,13 +225,13 @@ func waitFor(t testing.TB, what string, cond func() (bool, string)) {
 }
 
 // status returns the services by name.
-func (c *corral) status() map[string]supervisor.ServiceStatus {
+func (c *corral) status() map[string]control.ServiceStatus {
 	c.t.Helper()
 	sr, err := c.client.Status(context.Background())
 	if err != nil {
 		c.t.Fatalf("status: %v", err)
 	}
-	m := map[string]supervisor.ServiceStatus{}
+	m := map[string]control.ServiceStatus{}
 	for _, st := range sr.Services {
 		m[st.Name] = st
 	}
@@ -239,7 +239,7 @@ func (c *corral) status() map[string]supervisor.ServiceStatus {
 }
 
 // waitState waits until each named service is in its state.
-func (c *corral) waitState(want map[string]supervisor.State) {
+func (c *corral) waitState(want map[string]control.State) {
 	c.t.Helper()
 	waitFor(c.t, fmt.Sprintf("states %v", want), func() (bool, string) {
 		sts := c.status()

@@ -2,14 +2,14 @@ package control
 
 import (
 	"fmt"
-	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // applies reads corral_config_applies_total.
@@ -30,7 +30,7 @@ func (c *corral) waitPID(name string, old int, cmd string) int {
 	waitFor(c.t, fmt.Sprintf("%s to run %q with a new pid", name, cmd), func() (bool, string) {
 		st := c.status()[name]
 		pid = st.PID
-		return st.State == supervisor.Running && pid != old && strings.Contains(cmdline(pid), cmd),
+		return st.State == control.Running && pid != old && strings.Contains(cmdline(pid), cmd),
 			fmt.Sprintf("%s pid %d %q", st.State, pid, cmdline(pid))
 	})
 	return pid
@@ -40,7 +40,7 @@ func sleepFile(secs int) string { return fmt.Sprintf("command = [\"sleep\", \"%d
 
 func TestLiveAddChangeRemove(t *testing.T) {
 	c := startCorral(t, map[string]string{"web.toml": sleepFile(1000), "db.toml": sleepFile(2000)})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "db": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running, "db": control.Running})
 	web0, db0 := c.status()["web"].PID, c.status()["db"].PID
 
 	// Add.
@@ -73,7 +73,7 @@ func TestLiveAddChangeRemove(t *testing.T) {
 
 func TestLiveRenameOver(t *testing.T) {
 	c := startCorral(t, map[string]string{"web.toml": sleepFile(1000)})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running})
 	web0 := c.status()["web"].PID
 	// An editor's atomic save: write a temporary file, rename it over.
 	tmp := filepath.Join(c.dir, ".web.toml.swp")
@@ -117,7 +117,7 @@ func TestLiveSymlinkSwap(t *testing.T) {
 	c := &corral{t: t, dir: dir, sock: filepath.Join(root, "run", "control.sock"), logDir: filepath.Join(root, "log"),
 		out: &testutil.Buffer{}, exited: make(chan struct{})}
 	c.start()
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "db": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running, "db": control.Running})
 	web0, db0 := c.status()["web"].PID, c.status()["db"].PID
 
 	mkver("..2026_11_24_v2", map[string]string{"web.toml": sleepFile(1003), "db.toml": sleepFile(2000)})
@@ -131,14 +131,14 @@ func TestLiveSymlinkSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitPID("web", web0, "sleep 1003")
-	if st := c.status()["db"]; st.PID != db0 || st.State != supervisor.Running {
+	if st := c.status()["db"]; st.PID != db0 || st.State != control.Running {
 		t.Errorf("db (unchanged) was restarted by the swap: pid %d -> %d, %s", db0, st.PID, st.State)
 	}
 }
 
 func TestLiveInvalidEditKeepsOldVersion(t *testing.T) {
 	c := startCorral(t, map[string]string{"web.toml": sleepFile(1000)})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running})
 	web0 := c.status()["web"].PID
 	applies0 := c.applies()
 
@@ -148,7 +148,7 @@ func TestLiveInvalidEditKeepsOldVersion(t *testing.T) {
 		return st.ConfigError != "", st.ConfigError
 	})
 	st := c.status()["web"]
-	if st.PID != web0 || st.State != supervisor.Running || !alive(web0) {
+	if st.PID != web0 || st.State != control.Running || !alive(web0) {
 		t.Errorf("web after an invalid edit: %s pid %d (was %d)", st.State, st.PID, web0)
 	}
 	for _, want := range []string{"web.toml", "1", "comand"} {
@@ -183,14 +183,14 @@ func TestLiveInvalidEditKeepsOldVersion(t *testing.T) {
 
 func TestLiveBurstIsOneApply(t *testing.T) {
 	c := startCorral(t, map[string]string{"web.toml": sleepFile(1000)})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running})
 	before := c.applies()
 	files := map[string]string{}
-	want := map[string]supervisor.State{}
+	want := map[string]control.State{}
 	for i := range 100 {
 		name := fmt.Sprintf("burst%03d", i)
 		files[name+".toml"] = sleepFile(5000 + i)
-		want[name] = supervisor.Running
+		want[name] = control.Running
 	}
 	writeFiles(t, c.dir, files)
 	c.waitState(want)

@@ -9,11 +9,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/corralhq/corral/control"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/corralhq/corral/supervisor"
 )
 
 // parseMetrics parses a text exposition with Prometheus' own parser.
@@ -76,7 +75,7 @@ func TestMetrics(t *testing.T) {
 		"setup.toml": "type = \"oneshot\"\ncommand = \"exit 0\"\n",
 		"crash.toml": "command = \"exit 3\"\nmax_restarts = 2\nrestart_window = \"60s\"\n",
 	}, "--metrics-addr", addr)
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "setup": supervisor.Exited, "crash": supervisor.Fatal})
+	c.waitState(map[string]control.State{"web": control.Running, "setup": control.Exited, "crash": control.Fatal})
 	if r := c.ctl("stop", "web"); r.code != 0 {
 		t.Fatalf("stop web: %q", r.out)
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
 )
 
 // everyState is a services directory whose services settle in every state
@@ -27,18 +27,18 @@ var everyState = map[string]string{
 func TestStatusEveryStateGolden(t *testing.T) {
 	c := startCorral(t, everyState)
 	long := "a-service-with-a-name-longer-than-thirty"
-	c.waitState(map[string]supervisor.State{
-		"running": supervisor.Running, "exited": supervisor.Exited, "fatal": supervisor.Fatal,
-		"backoff": supervisor.Backoff, "spawnfail": supervisor.Fatal, "starting": supervisor.Starting,
-		"stopped": supervisor.Running, "stopping": supervisor.Running, long: supervisor.Running,
-		"hook": supervisor.Running,
+	c.waitState(map[string]control.State{
+		"running": control.Running, "exited": control.Exited, "fatal": control.Fatal,
+		"backoff": control.Backoff, "spawnfail": control.Fatal, "starting": control.Starting,
+		"stopped": control.Running, "stopping": control.Running, long: control.Running,
+		"hook": control.Running,
 	})
 	if r := c.ctl("stop", "stopped"); r.out != "stopped: stopped\n" || r.code != 0 {
 		t.Fatalf("stop stopped: %q, exit %d", r.out, r.code)
 	}
 	stopDone := make(chan result, 1)
 	go func() { stopDone <- c.ctl("stop", "stopping") }()
-	c.waitState(map[string]supervisor.State{"stopped": supervisor.Stopped, "stopping": supervisor.Stopping})
+	c.waitState(map[string]control.State{"stopped": control.Stopped, "stopping": control.Stopping})
 
 	r := c.ctl("status")
 	golden(t, "status_every_state.golden", normalise(r.out))
@@ -78,7 +78,7 @@ func TestStatusExitCodes(t *testing.T) {
 		"db.toml":    `command = ["sleep", "1001"]` + "\n",
 		"setup.toml": "type = \"oneshot\"\ncommand = \"true\"\n",
 	})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "db": supervisor.Running, "setup": supervisor.Exited})
+	c.waitState(map[string]control.State{"web": control.Running, "db": control.Running, "setup": control.Exited})
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
 )
 
 func TestStartStopRestartSignal(t *testing.T) {
@@ -21,7 +21,7 @@ func TestStartStopRestartSignal(t *testing.T) {
 		"trapper.toml": "command = \"trap 'echo got USR1' USR1; trap 'echo got HUP' HUP; echo trapper up; while :; do sleep 0.1; done\"\n",
 		"crash.toml":   "command = \"exit 3\"\nmax_restarts = 1\nrestart_window = \"60s\"\n",
 	})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "trapper": supervisor.Running, "crash": supervisor.Fatal})
+	c.waitState(map[string]control.State{"web": control.Running, "trapper": control.Running, "crash": control.Fatal})
 	pid0 := c.status()["web"].PID
 
 	for _, tc := range []struct {
@@ -55,7 +55,7 @@ func TestStartStopRestartSignal(t *testing.T) {
 		}
 	}
 	st := c.status()["web"]
-	if st.State != supervisor.Running || st.PID == pid0 || !alive(st.PID) || alive(pid0) {
+	if st.State != control.Running || st.PID == pid0 || !alive(st.PID) || alive(pid0) {
 		t.Errorf("after stop/start/restart web is %s pid %d (first pid %d, alive %v)", st.State, st.PID, pid0, alive(pid0))
 	}
 	if r := c.ctl("pid", "web"); strings.TrimSpace(r.out) != strconv.Itoa(st.PID) {
@@ -87,7 +87,7 @@ func TestTail(t *testing.T) {
 	c := startCorral(t, map[string]string{
 		"counter.toml": "command = \"i=0; while :; do i=$$((i+1)); echo line $$i; echo err $$i >&2; sleep 0.05; done\"\n",
 	})
-	c.waitState(map[string]supervisor.State{"counter": supervisor.Running})
+	c.waitState(map[string]control.State{"counter": control.Running})
 	waitFor(t, "20 lines of output", func() (bool, string) {
 		r := c.ctl("tail", "counter")
 		return strings.Contains(r.out, "line 20\n"), r.out
@@ -160,7 +160,7 @@ func TestRereadUpdateHelp(t *testing.T) {
 		"web.toml": `command = ["sleep", "1000"]` + "\n",
 		"old.toml": `command = ["sleep", "1001"]` + "\n",
 	})
-	c.waitState(map[string]supervisor.State{"web": supervisor.Running, "old": supervisor.Running})
+	c.waitState(map[string]control.State{"web": control.Running, "old": control.Running})
 	if r := c.ctl("reread"); r.out != "No config updates to processes\n" || r.code != 0 {
 		t.Errorf("reread with no change: %q, exit %d", r.out, r.code)
 	}

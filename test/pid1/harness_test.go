@@ -5,7 +5,6 @@ package pid1
 import (
 	"context"
 	"fmt"
-	"github.com/corralhq/corral/test/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
-	"github.com/corralhq/corral/supervisor/control"
+	"github.com/corralhq/corral/test/testutil"
+
+	"github.com/corralhq/corral/control"
 )
 
 var bins struct {
@@ -176,7 +176,7 @@ func (in *instance) wait(timeout time.Duration) int {
 }
 
 // status asks corral for its services over the control socket.
-func (in *instance) status() []supervisor.ServiceStatus {
+func (in *instance) status() []control.ServiceStatus {
 	in.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -188,10 +188,10 @@ func (in *instance) status() []supervisor.ServiceStatus {
 }
 
 // waitState waits until service name is in state want.
-func (in *instance) waitState(name string, want supervisor.State, timeout time.Duration) supervisor.ServiceStatus {
+func (in *instance) waitState(name string, want control.State, timeout time.Duration) control.ServiceStatus {
 	in.t.Helper()
 	deadline := time.Now().Add(timeout)
-	var last supervisor.ServiceStatus
+	var last control.ServiceStatus
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(in.sock); err == nil {
 			for _, st := range in.status() {

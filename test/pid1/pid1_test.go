@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/supervisor"
+	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 func TestOrphansAreReaped(t *testing.T) {
@@ -120,7 +121,7 @@ max = "5s"
 `,
 	})
 	in := start(t, dir, true)
-	st := in.waitState("crash", supervisor.Fatal, 20*time.Second)
+	st := in.waitState("crash", control.Fatal, 20*time.Second)
 	if st.Restarts != 5 {
 		t.Errorf("restarts = %d, want 5", st.Restarts)
 	}
@@ -176,7 +177,7 @@ command = "cat ${DIR}/init > ${DIR}/late; exec sleep 1000"`,
 	if got := strings.TrimSpace(waitFile(t, filepath.Join(dir, "late"), 15*time.Second)); got != "done" {
 		t.Fatalf("late started before the oneshot init finished (saw %q)", got)
 	}
-	in.waitState("init", supervisor.Exited, 5*time.Second)
+	in.waitState("init", control.Exited, 5*time.Second)
 	in.signal(syscall.SIGTERM)
 	in.wait(15 * time.Second)
 }
@@ -189,8 +190,8 @@ command = "exit 4"`,
 command = "touch ${DIR}/web-ran; exec sleep 1000"`,
 	})
 	in := start(t, dir, true)
-	in.waitState("setup", supervisor.Fatal, 10*time.Second)
-	st := in.waitState("web", supervisor.Fatal, 10*time.Second)
+	in.waitState("setup", control.Fatal, 10*time.Second)
+	st := in.waitState("web", control.Fatal, 10*time.Second)
 	if !strings.Contains(st.Reason, "dependency setup failed") {
 		t.Fatalf("web reason %q, want it to name the failed dependency", st.Reason)
 	}
@@ -280,7 +281,7 @@ stop_timeout = "60s"`
 	for _, n := range []string{"db", "api", "front"} {
 		waitFile(t, filepath.Join(dir, n+".up"), 10*time.Second)
 	}
-	in.waitState("front", supervisor.Running, 10*time.Second)
+	in.waitState("front", control.Running, 10*time.Second)
 	began := time.Now()
 	in.signal(syscall.SIGTERM)
 	if code := in.wait(30 * time.Second); code != 0 {
@@ -367,15 +368,15 @@ func TestOutputPrefixedWholeLines(t *testing.T) {
 		}
 	}
 	sort.Ints(pieces)
-	if xs != long || len(pieces) < 2 || pieces[len(pieces)-1] > supervisor.MaxLine {
-		t.Fatalf("huge line: %d bytes in pieces %v, want %d bytes in pieces of at most %d", xs, pieces, long, supervisor.MaxLine)
+	if xs != long || len(pieces) < 2 || pieces[len(pieces)-1] > output.MaxLine {
+		t.Fatalf("huge line: %d bytes in pieces %v, want %d bytes in pieces of at most %d", xs, pieces, long, output.MaxLine)
 	}
 }
 
 func TestSIGHUPAppliesServiceFiles(t *testing.T) {
 	dir := writeServices(t, map[string]string{"old": `command = "sleep 1000"`})
 	in := startWith(t, dir, true, []string{"--no-watch"})
-	in.waitState("old", supervisor.Running, 10*time.Second)
+	in.waitState("old", control.Running, 10*time.Second)
 	if err := os.WriteFile(filepath.Join(dir, "services.d", "new.toml"), []byte(`command = "echo new > ${DIR}/new; exec sleep 1000"`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestLastOutputIsKeptAtShutdown(t *testing.T) {
 while :; do sleep 0.05; done'''`,
 	})
 	in := start(t, dir, true)
-	in.waitState("chatty", supervisor.Running, 10*time.Second)
+	in.waitState("chatty", control.Running, 10*time.Second)
 	in.signal(syscall.SIGTERM)
 	if code := in.wait(20 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)

@@ -1,0 +1,123 @@
+package reaper
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/corralhq/corral/plugins"
+)
+
+// Spec describes one process to start.
+type Spec struct {
+	Argv []string
+	Env  []string
+	Dir  string
+	// Cred runs the process as another user (nil: corral's own).
+	Cred *syscall.Credential
+	// Files are the child's descriptors 0..n-1; a nil entry is closed.
+	Files []*os.File
+	// Foreground makes the child's process group the terminal's foreground
+	// group (for the main command when stdin is a terminal).
+	Foreground bool
+}
+
+// Proc is a started process: the leader of its own process group.
+type Proc struct {
+	Pid int
+	// Exit receives the process's exit status once.
+	Exit <-chan plugins.ExitStatus
+}
+
+// Spawn starts spec in its own process group, subscribed to the reaper
+// before it can exit. The executable is looked up in spec.Env's PATH.
+func Spawn(spec Spec) (Proc, error) {
+	if len(spec.Argv) == 0 {
+		return Proc{}, errors.New("empty command")
+	}
+	path, err := lookPath(spec.Argv[0], envValue(spec.Env, "PATH"), spec.Dir)
+	if err != nil {
+		return Proc{}, err
+	}
+	fds := make([]uintptr, len(spec.Files))
+	for i, f := range spec.Files {
+		if f == nil {
+			fds[i] = ^uintptr(0) // closed in the child
+			continue
+		}
+		fds[i] = f.Fd()
+	}
+	sys := &syscall.SysProcAttr{Setpgid: true, Credential: spec.Cred}
+	if spec.Foreground {
+		sys.Foreground = true
+		sys.Ctty = 0
+	}
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: spec.Env, Files: fds, Sys: sys}
+	pid, exit, err := fork(func() (int, error) {
+		return syscall.ForkExec(path, spec.Argv, attr)
+	})
+	if err != nil {
+		return Proc{}, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
+	}
+	return Proc{Pid: pid, Exit: exit}, nil
+}
+
+// lookPath finds file in the colon-separated pathEnv, as execvp would.
+func lookPath(file, pathEnv, dir string) (string, error) {
+	if strings.Contains(file, "/") {
+		p := file
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
+		}
+		if err := executable(p); err != nil {
+			return "", fmt.Errorf("%s: %w", file, err)
+		}
+		return file, nil
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	var firstErr error
+	for _, d := range filepath.SplitList(pathEnv) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, file)
+		err := executable(p)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil && !errors.Is(err, fs.ErrNotExist) {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", fmt.Errorf("%s: %w", file, firstErr)
+	}
+	return "", fmt.Errorf("%s: executable file not found in $PATH", file)
+}
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fs.ErrPermission
+	}
+	return nil
+}
+
+// envValue returns the last value of key in a "K=V" list.
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
