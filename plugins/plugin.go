@@ -113,6 +113,10 @@ type Host interface {
 	LogDir() string
 	// Hostname is the container's host name.
 	Hostname() string
+	// LookupEnv reads the container's environment, the one corral's
+	// services inherit (use it, never os.Getenv, so tests and the engine
+	// agree). Expand(s, host.LookupEnv) expands ${VAR} in a setting.
+	LookupEnv(key string) (string, bool)
 }
 
 // ExecSpec is a command run by Host.Exec.

@@ -64,9 +64,10 @@ func child(path []string, k string) []string {
 }
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	timeType     = reflect.TypeFor[time.Time]()
-	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+	durationType    = reflect.TypeFor[time.Duration]()
+	timeType        = reflect.TypeFor[time.Time]()
+	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
+	unmarshalerType = reflect.TypeFor[tomlUnmarshaler]()
 )
 
 // tomlType names the TOML type of a decoded value, with the value when short.
@@ -110,6 +111,12 @@ func (d *decoder) sortedKeys(path []string, m map[string]any) []string {
 	return keys
 }
 
+// tomlUnmarshaler is BurntSushi/toml's Unmarshaler: a type that decodes
+// itself from the TOML value (string, int64, []any, map[string]any...).
+type tomlUnmarshaler interface {
+	UnmarshalTOML(data any) error
+}
+
 // decode stores data into rv (settable), strictly.
 func (d *decoder) decode(path []string, data any, rv reflect.Value) error {
 	if rv.Kind() == reflect.Pointer {
@@ -137,6 +144,11 @@ func (d *decoder) decode(path []string, data any, rv reflect.Value) error {
 			return d.errorf(path, "expected a datetime, got %s", tomlType(data))
 		}
 		rv.Set(reflect.ValueOf(v))
+		return nil
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+		if err := rv.Addr().Interface().(tomlUnmarshaler).UnmarshalTOML(data); err != nil {
+			return d.wrap(path, err)
+		}
 		return nil
 	case reflect.PointerTo(t).Implements(textType):
 		s, ok := data.(string)

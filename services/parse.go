@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/corralhq/corral/plugins"
 )
 
 // LoadOptions tunes Load and Parse.
@@ -188,7 +189,7 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 			if k == "" || strings.ContainsAny(k, "=\x00") {
 				return nil, p.errorf([]string{"env", k}, "bad variable name %q", k)
 			}
-			v, err := expand(raw.Env[k], p.opts.Env)
+			v, err := plugins.Expand(raw.Env[k], p.opts.Env)
 			if err == nil && strings.ContainsRune(v, 0) {
 				err = errors.New("value contains a NUL byte")
 			}
@@ -269,7 +270,7 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 	}
 	s.Credential = cred
 	if raw.WorkingDir != "" {
-		wd, err := expand(raw.WorkingDir, lookup)
+		wd, err := plugins.Expand(raw.WorkingDir, lookup)
 		if err != nil {
 			return nil, p.d.wrap([]string{"working_dir"}, err)
 		}
@@ -340,28 +341,24 @@ func anyMap[V any](m map[string]V) map[string]any {
 // command reads a command: an array of strings (argv) or a string run by
 // /bin/sh -c. Both are expanded with lookup.
 func (p *parser) command(path []string, v any, lookup func(string) (string, bool)) ([]string, error) {
-	if s, ok := v.(string); ok {
-		if strings.TrimSpace(s) == "" {
-			return nil, p.errorf(path, "empty command")
-		}
-		x, err := expand(s, lookup)
+	argv, err := plugins.ParseCommand(v)
+	var ee *plugins.ElementError
+	switch {
+	case errors.As(err, &ee):
+		return nil, p.d.wrap(child(path, fmt.Sprintf("[%d]", ee.Index)), ee.Err)
+	case err != nil:
+		return nil, p.d.wrap(path, err)
+	}
+	if _, shell := v.(string); shell {
+		x, err := plugins.Expand(argv[2], lookup)
 		if err != nil {
 			return nil, p.d.wrap(path, err)
 		}
-		return []string{"/bin/sh", "-c", x}, nil
-	}
-	if _, ok := v.([]any); !ok {
-		return nil, p.errorf(path, "expected an array of strings (argv) or a string (run by /bin/sh -c), got %s", tomlType(v))
-	}
-	var argv []string
-	if err := p.d.decode(path, v, reflect.ValueOf(&argv).Elem()); err != nil {
-		return nil, err
-	}
-	if len(argv) == 0 || argv[0] == "" {
-		return nil, p.errorf(path, "empty command")
+		argv[2] = x
+		return argv, nil
 	}
 	for i, a := range argv {
-		x, err := expand(a, lookup)
+		x, err := plugins.Expand(a, lookup)
 		if err == nil && strings.ContainsRune(x, 0) {
 			err = errors.New("argument contains a NUL byte")
 		}
@@ -420,7 +417,7 @@ func (p *parser) ready(r *rawReady, lookup func(string) (string, bool)) (*Ready,
 	var probes []string
 	if r.TCP != nil {
 		probes = append(probes, "tcp")
-		addr, err := expand(*r.TCP, lookup)
+		addr, err := plugins.Expand(*r.TCP, lookup)
 		if err != nil {
 			return nil, p.d.wrap([]string{"ready", "tcp"}, err)
 		}
@@ -431,7 +428,7 @@ func (p *parser) ready(r *rawReady, lookup func(string) (string, bool)) (*Ready,
 	}
 	if r.HTTP != nil {
 		probes = append(probes, "http")
-		raw, err := expand(*r.HTTP, lookup)
+		raw, err := plugins.Expand(*r.HTTP, lookup)
 		if err != nil {
 			return nil, p.d.wrap([]string{"ready", "http"}, err)
 		}

@@ -247,3 +247,23 @@ func TestErrorFormat(t *testing.T) {
 		})
 	}
 }
+
+// TestSuggest checks the nearest-key suggestions.
+func TestSuggest(t *testing.T) {
+	keys := []string{"restart", "restart_window", "ready", "after", "env", "stop_signal"}
+	tests := []struct{ in, want string }{
+		{"restrat", "restart"},
+		{"Restart", "restart"},
+		{"stopsignal", "stop_signal"},
+		{"aftr", "after"},
+		{"completely_different", ""},
+		{"x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := suggest(tt.in, keys); got != tt.want {
+				t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,9 @@ func (h *pluginHost) Bus() *plugins.Bus    { return h.sup.bus }
 func (h *pluginHost) LogDir() string       { return h.sup.opts.LogDir }
 func (h *pluginHost) Hostname() string     { return h.sup.hostname }
 
+// LookupEnv reads the environment services inherit.
+func (h *pluginHost) LookupEnv(key string) (string, bool) { return h.sup.lookupEnv(key) }
+
 // Go runs fn supervised: an error or a panic fails the plugin instance.
 func (h *pluginHost) Go(fn func(ctx context.Context) error) {
 	in := h.inst

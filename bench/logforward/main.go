@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/plugins/logforward"
+	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/corralhq/corral/supervisor/logfile"
 	"github.com/corralhq/corral/supervisor/output"
 )
@@ -266,11 +267,11 @@ func runChild(cfg string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	h := &host{logDir: c.LogDir, log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	h := plugintest.NewHost(logforward.Name, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	h.SetLogDir(c.LogDir)
+	ctx, cancel := signal.NotifyContext(h.Context(), syscall.SIGTERM)
 	defer cancel()
-	h.ctx = ctx
-	f := &logforward.Forwarder{Config: logforward.Config{Address: c.Address, StateDir: c.StateDir}}
+	f := &logforward.Plugin{Config: logforward.Config{Address: c.Address, StateDir: c.StateDir}}
 	if err := f.Provision(h); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -281,4 +282,8 @@ func runChild(cfg string) {
 	}
 	<-ctx.Done()
 	f.Stop(context.Background())
+	if errs := h.Failures(); len(errs) > 0 {
+		fmt.Fprintln(os.Stderr, "logforward failed:", errs[0])
+		os.Exit(1)
+	}
 }

@@ -13,13 +13,13 @@ import (
 	"github.com/corralhq/corral/supervisor/logfile"
 )
 
-// TestSampleConfig decodes the embedded sample strictly and validates it.
-func TestSampleConfig(t *testing.T) {
+// TestSample decodes the embedded sample strictly and validates it.
+func TestSample(t *testing.T) {
 	var file struct {
 		Plugin     string `toml:"plugin"`
 		Logforward Config `toml:"logforward"`
 	}
-	md, err := toml.Decode(SampleConfig, &file)
+	md, err := toml.Decode(Sample, &file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,22 +40,22 @@ func TestSampleConfig(t *testing.T) {
 	if !ok {
 		t.Fatal("logforward is not registered")
 	}
-	if _, ok := f().(*Forwarder); !ok {
-		t.Fatal("the factory does not make a *Forwarder")
+	if _, ok := f().(*Plugin); !ok {
+		t.Fatal("the factory does not make a *Plugin")
 	}
 }
 
-// TestSampleConfigAsServiceFile reads the sample the way corral does: as a
+// TestSampleAsServiceFile reads the sample the way corral does: as a
 // service file, its [logforward] table decoded strictly into the plugin.
-func TestSampleConfigAsServiceFile(t *testing.T) {
-	svc, err := services.Parse("/etc/services.d/logforward.toml", []byte(SampleConfig), services.LoadOptions{Plugins: plugins.Names()})
+func TestSampleAsServiceFile(t *testing.T) {
+	svc, err := services.Parse("/etc/services.d/logforward.toml", []byte(Sample), services.LoadOptions{Plugins: plugins.Names()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if svc.Plugin != "logforward" || svc.PluginConfig == nil {
 		t.Fatalf("plugin %q, config %v", svc.Plugin, svc.PluginConfig)
 	}
-	f := &Forwarder{}
+	f := &Plugin{}
 	if err := svc.PluginConfig.Decode(f); err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +66,10 @@ func TestSampleConfigAsServiceFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A misspelt key is an error naming it.
-	bad := strings.Replace(SampleConfig, "batch_size", "batchsize", 1)
+	bad := strings.Replace(Sample, "batch_size", "batchsize", 1)
 	svc, err = services.Parse("/etc/services.d/logforward.toml", []byte(bad), services.LoadOptions{})
 	if err == nil {
-		err = svc.PluginConfig.Decode(&Forwarder{})
+		err = svc.PluginConfig.Decode(&Plugin{})
 	}
 	if err == nil || !strings.Contains(err.Error(), "batchsize") {
 		t.Fatalf("misspelt key: error %v", err)
@@ -100,7 +100,7 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 	// Provision prefixes errors with the plugin name.
-	f := &Forwarder{}
+	f := &Plugin{}
 	if err := f.Provision(newTestHost(t.TempDir())); err == nil || !strings.HasPrefix(err.Error(), "logforward: ") {
 		t.Fatalf("Provision error %v", err)
 	}

@@ -38,7 +38,7 @@ func runChild(cfg string) {
 		os.Exit(2)
 	}
 	h := newTestHost(c.LogDir)
-	f := &Forwarder{Config: c.Config}
+	f := &Plugin{Config: c.Config}
 	if err := f.Provision(h); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -6,7 +6,6 @@ package logforward
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -17,18 +16,19 @@ import (
 	"github.com/corralhq/corral/plugins"
 )
 
-// SampleConfig is a commented service file for the plugin.
-//
-//go:embed sample.conf
-var SampleConfig string
+// Name is the name service files use: plugin = "logforward".
+const Name = "logforward"
 
 func init() {
-	plugins.Register("logforward", func() plugins.Plugin { return &Forwarder{} })
+	plugins.Register(Name, func() plugins.Plugin { return New() })
 }
 
-// Forwarder is one logforward instance. Its Config is decoded from the
+// New returns a logforward plugin with its defaults, ready to decode its table into.
+func New() *Plugin { return &Plugin{} }
+
+// Plugin is one logforward instance. Its Config is decoded from the
 // service file's [logforward] table.
-type Forwarder struct {
+type Plugin struct {
 	Config
 
 	host  plugins.Host
@@ -58,7 +58,7 @@ func (s *stats) setErr(err error) {
 }
 
 // Provision validates the settings.
-func (f *Forwarder) Provision(host plugins.Host) error {
+func (f *Plugin) Provision(host plugins.Host) error {
 	s, err := f.Config.validate()
 	if err != nil {
 		return fmt.Errorf("logforward: %w", err)
@@ -71,7 +71,7 @@ func (f *Forwarder) Provision(host plugins.Host) error {
 }
 
 // Start creates the state directory and starts forwarding.
-func (f *Forwarder) Start(ctx context.Context) error {
+func (f *Plugin) Start(ctx context.Context) error {
 	if f.host == nil {
 		return errors.New("logforward: started without Provision")
 	}
@@ -120,7 +120,7 @@ func (f *Forwarder) Start(ctx context.Context) error {
 
 // Stop stops forwarding and saves the last acknowledged positions. It is
 // safe to call twice.
-func (f *Forwarder) Stop(ctx context.Context) error {
+func (f *Plugin) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	cancel, done := f.cancel, f.done
 	f.mu.Unlock()
@@ -137,7 +137,7 @@ func (f *Forwarder) Stop(ctx context.Context) error {
 }
 
 // Status reports the connection and the lag.
-func (f *Forwarder) Status() plugins.PluginStatus {
+func (f *Plugin) Status() plugins.PluginStatus {
 	st := &f.stats
 	conn := st.connected.Load()
 	lag := st.lagBytes.Load()
@@ -166,7 +166,7 @@ func (f *Forwarder) Status() plugins.PluginStatus {
 }
 
 // Metrics exports the counters on /metrics.
-func (f *Forwarder) Metrics() []plugins.Metric {
+func (f *Plugin) Metrics() []plugins.Metric {
 	st := &f.stats
 	b2f := func(b bool) float64 {
 		if b {
@@ -184,8 +184,8 @@ func (f *Forwarder) Metrics() []plugins.Metric {
 }
 
 var (
-	_ plugins.Plugin         = (*Forwarder)(nil)
-	_ plugins.Provisioner    = (*Forwarder)(nil)
-	_ plugins.StatusReporter = (*Forwarder)(nil)
-	_ plugins.MetricsSource  = (*Forwarder)(nil)
+	_ plugins.Plugin         = (*Plugin)(nil)
+	_ plugins.Provisioner    = (*Plugin)(nil)
+	_ plugins.StatusReporter = (*Plugin)(nil)
+	_ plugins.MetricsSource  = (*Plugin)(nil)
 )

@@ -18,9 +18,9 @@ func newTestHost(logDir string) *plugintest.Host {
 }
 
 // startForwarder provisions and starts a forwarder; it is stopped at cleanup.
-func startForwarder(t *testing.T, h *plugintest.Host, c Config) *Forwarder {
+func startForwarder(t *testing.T, h *plugintest.Host, c Config) *Plugin {
 	t.Helper()
-	f := &Forwarder{Config: c}
+	f := &Plugin{Config: c}
 	if err := f.Provision(h); err != nil {
 		t.Fatal(err)
 	}

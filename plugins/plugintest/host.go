@@ -25,6 +25,7 @@ type Host struct {
 	bus      *plugins.Bus
 	logDir   string
 	reload   func(ctx context.Context, name string) error
+	env      map[string]string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -48,6 +49,23 @@ func (h *Host) SetHostname(name string) { h.hostname = name }
 
 // SetReload makes ReloadService call fn (default: it fails).
 func (h *Host) SetReload(fn func(ctx context.Context, name string) error) { h.reload = fn }
+
+// Setenv sets a variable of the environment LookupEnv reads (by default the
+// test process's own).
+func (h *Host) Setenv(key, value string) {
+	if h.env == nil {
+		h.env = map[string]string{}
+	}
+	h.env[key] = value
+}
+
+// LookupEnv reads the variables set with Setenv, then the process's own.
+func (h *Host) LookupEnv(key string) (string, bool) {
+	if v, ok := h.env[key]; ok {
+		return v, true
+	}
+	return os.LookupEnv(key)
+}
 
 // Context is cancelled by Shutdown: the context to Start a plugin with.
 func (h *Host) Context() context.Context { return h.ctx }

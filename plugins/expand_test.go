@@ -1,4 +1,4 @@
-package services
+package plugins
 
 import "testing"
 
@@ -25,7 +25,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := expand(tt.in, lookup)
+			got, err := Expand(tt.in, lookup)
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("err = %v, want %s", err, tt.err)
@@ -34,26 +34,6 @@ func TestExpand(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("got %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-// TestSuggest checks the nearest-key suggestions.
-func TestSuggest(t *testing.T) {
-	keys := []string{"restart", "restart_window", "ready", "after", "env", "stop_signal"}
-	tests := []struct{ in, want string }{
-		{"restrat", "restart"},
-		{"Restart", "restart"},
-		{"stopsignal", "stop_signal"},
-		{"aftr", "after"},
-		{"completely_different", ""},
-		{"x", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := suggest(tt.in, keys); got != tt.want {
-				t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

@@ -1,15 +1,15 @@
-package services
+package plugins
 
 import (
 	"fmt"
 	"strings"
 )
 
-// expand replaces $NAME, ${NAME} and ${NAME:-default} in s with values from
+// Expand replaces $NAME, ${NAME} and ${NAME:-default} in s with values from
 // lookup; "$$" is a literal "$". An unset variable expands to "" (or to the
 // default). A "$" not followed by a name, "{" or "$" is kept as it is, so
 // shell text such as "$1" or "$(date)" passes through.
-func expand(s string, lookup func(string) (string, bool)) (string, error) {
+func Expand(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
