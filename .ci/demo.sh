@@ -9,6 +9,7 @@
 #   .ci/demo.sh remove     one web app fewer (docker-compose --scale)
 #   .ci/demo.sh status     containers, services in ha, a few answers
 #   .ci/demo.sh down       docker-compose down
+#   .ci/demo.sh secrets    only make the secrets (for docker stack deploy)
 #
 # It runs docker-compose in the repository's root, so the project is the
 # same as a `docker-compose ...` typed there (COMPOSE_PROJECT_NAME chooses
@@ -136,6 +137,9 @@ status)
 	;;
 down)
 	compose down
+	;;
+secrets)
+	secrets
 	;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
