@@ -30,7 +30,6 @@ func (p *Plugin) apply(ctx context.Context) bool {
 		Members:  members,
 		Slots:    p.slots.slots(names, members),
 		Backend:  p.Backend,
-		Env:      environ(),
 		Rejected: len(rejected),
 	}
 	out, err := render(tmpl, data)
@@ -104,7 +103,7 @@ func (p *Plugin) writeFile(ctx context.Context, out []byte) error {
 		return err
 	}
 	defer os.Remove(staged) // no-op once renamed
-	if err := check(ctx, p.host, p.Check, staged, &p.Settings); err != nil {
+	if err := check(ctx, p.host, p.Check, staged, &p.Config); err != nil {
 		return err
 	}
 	if err := install(staged, p.Destination); err != nil {

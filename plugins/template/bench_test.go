@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -21,9 +22,9 @@ import (
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			s := Settings{Backend: "web", Role: "web"}
+			s := Config{Backend: "web", Role: "web"}
 			s.applyDefaults()
-			tm, err := parseTemplate("t", strings.NewReplacer("@DIR@", "/run/haproxy", "@PORT@", "80").Replace(haproxyTemplate))
+			tm, err := parseTemplate("t", strings.NewReplacer("@DIR@", "/run/haproxy", "@PORT@", "80").Replace(haproxyTemplate), os.LookupEnv)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -33,14 +34,13 @@ func BenchmarkRender(b *testing.B) {
 					Status: "alive", Tags: map[string]string{"role": "web", "port": "8080", "zone": "a"}}
 			}
 			st := slotTable{prefix: "web", chunk: s.Slots}
-			env := environ()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
 				members, _ := s.members(alive)
 				names := st.assign(members)
 				st.commit(names)
-				out, err := render(tm, &Data{Members: members, Slots: st.slots(names, members), Backend: "web", Env: env})
+				out, err := render(tm, &Data{Members: members, Slots: st.slots(names, members), Backend: "web"})
 				if err != nil || len(out) == 0 {
 					b.Fatal(err)
 				}

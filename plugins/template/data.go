@@ -51,8 +51,6 @@ type Data struct {
 	Slots []Slot
 	// Backend is the backend setting.
 	Backend string
-	// Env is the process environment.
-	Env map[string]string
 	// Rejected is the number of members dropped as unsafe.
 	Rejected int
 }
@@ -87,7 +85,7 @@ func safeValue(s string) bool { return s == "" || safeToken(s) }
 
 // members filters and validates the alive list: members of the wrong role
 // are skipped silently, unsafe ones are returned as rejections.
-func (s *Settings) members(alive []plugins.Member) ([]Member, []rejection) {
+func (s *Config) members(alive []plugins.Member) ([]Member, []rejection) {
 	out := make([]Member, 0, len(alive))
 	var rej []rejection
 	for _, m := range alive {
@@ -118,7 +116,7 @@ func (s *Settings) members(alive []plugins.Member) ([]Member, []rejection) {
 }
 
 // member validates one member; a non-empty reason rejects it.
-func (s *Settings) member(m plugins.Member) (Member, string) {
+func (s *Config) member(m plugins.Member) (Member, string) {
 	if !safeToken(m.Name) {
 		return Member{}, "name has characters outside [A-Za-z0-9._:-] or is empty or too long"
 	}

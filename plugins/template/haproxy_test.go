@@ -12,9 +12,9 @@ import (
 )
 
 // newPlugin returns a plugin with settings s.
-func newPlugin(s Settings) *Plugin {
+func newPlugin(s Config) *Plugin {
 	p := New()
-	p.Settings = s
+	p.Config = s
 	return p
 }
 

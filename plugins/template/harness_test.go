@@ -198,14 +198,14 @@ backend web
 
 // setupFiles writes the test template and an initial config (no members)
 // in dir and returns the settings pointing at them.
-func setupFiles(t testing.TB, dir string, port int, tmpl string) Settings {
+func setupFiles(t testing.TB, dir string, port int, tmpl string) Config {
 	t.Helper()
 	text := strings.NewReplacer("@DIR@", dir, "@PORT@", fmt.Sprint(port)).Replace(tmpl)
 	src := filepath.Join(dir, "haproxy.cfg.tmpl")
 	if err := os.WriteFile(src, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := Settings{
+	s := Config{
 		Source:       src,
 		Destination:  filepath.Join(dir, "haproxy.cfg"),
 		Check:        []string{"haproxy", "-c", "-f", "{{staged}}"},
@@ -218,7 +218,7 @@ func setupFiles(t testing.TB, dir string, port int, tmpl string) Settings {
 		WaitMax:      200 * time.Millisecond,
 	}
 	s.applyDefaults()
-	pt, err := parseTemplate(src, text)
+	pt, err := parseTemplate(src, text, os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func setupFiles(t testing.TB, dir string, port int, tmpl string) Settings {
 
 // startHAProxy runs haproxy -W -db -S <master> -f cfg and waits for its
 // frontend; it is stopped at cleanup.
-func startHAProxy(t testing.TB, s Settings, port int) *haproxy {
+func startHAProxy(t testing.TB, s Config, port int) *haproxy {
 	t.Helper()
 	if _, err := exec.LookPath("haproxy"); err != nil {
 		t.Fatalf("haproxy not found: install the Debian package haproxy (2.6): %v", err)

@@ -21,17 +21,17 @@ import (
 	"github.com/corralhq/corral/plugins"
 )
 
-// PluginName is the name service files use: plugin = "template".
-const PluginName = "template"
+// Name is the name service files use: plugin = "template".
+const Name = "template"
 
 func init() {
-	plugins.Register(PluginName, func() plugins.Plugin { return New() })
+	plugins.Register(Name, func() plugins.Plugin { return New() })
 }
 
-// Plugin is one instance of the template plugin. Its exported fields are
-// decoded from the service file's [template] table.
+// Plugin is one instance of the template plugin. Its Config is decoded
+// from the service file's [template] table.
 type Plugin struct {
-	Settings
+	Config
 
 	host plugins.Host
 	log  *slog.Logger
@@ -58,7 +58,7 @@ type Plugin struct {
 	lastRejected  string
 }
 
-// New returns a plugin with default settings.
+// New returns a template plugin, ready to decode its table into.
 func New() *Plugin {
 	return &Plugin{
 		wake: make(chan struct{}, 1),
@@ -67,13 +67,18 @@ func New() *Plugin {
 	}
 }
 
-// Provision applies defaults and validates the settings (no I/O).
+// Provision expands ${VAR} in the settings that take it, applies defaults
+// and validates the settings (no I/O). Its errors carry no plugin name: the
+// engine reports them with the service file and the [template] key.
 func (p *Plugin) Provision(host plugins.Host) error {
 	p.host = host
 	p.log = host.Logger()
+	if err := p.expand(host.LookupEnv); err != nil {
+		return err
+	}
 	p.applyDefaults()
 	if err := p.validate(); err != nil {
-		return fmt.Errorf("template: %w", err)
+		return err
 	}
 	p.slots = slotTable{prefix: p.SlotPrefix, chunk: p.Slots}
 	return nil
@@ -85,7 +90,7 @@ func (p *Plugin) Start(ctx context.Context) error {
 	if p.host == nil {
 		return errors.New("template: not provisioned")
 	}
-	t, err := loadTemplate(p.Source)
+	t, err := loadTemplate(p.Source, p.host.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("template: %w", err)
 	}
@@ -107,7 +112,7 @@ func (p *Plugin) Start(ctx context.Context) error {
 // even if the bytes did not change. A template that does not parse is an
 // error and the old one stays in use.
 func (p *Plugin) Reload(ctx context.Context) error {
-	t, err := loadTemplate(p.Source)
+	t, err := loadTemplate(p.Source, p.host.LookupEnv)
 	if err != nil {
 		err = fmt.Errorf("template: %w", err)
 		p.setError(err)

@@ -9,9 +9,15 @@ import (
 )
 
 // funcs are the helpers available in templates, on top of text/template's
-// built-ins. None does I/O.
-func funcs() texttemplate.FuncMap {
+// built-ins. None does I/O; env reads the container's environment through
+// lookup (the host's, never the process's own).
+func funcs(lookup func(string) (string, bool)) texttemplate.FuncMap {
 	return texttemplate.FuncMap{
+		// env returns an environment variable, "" when unset.
+		"env": func(key string) string {
+			v, _ := lookup(key)
+			return v
+		},
 		"join":      strings.Join,
 		"lower":     strings.ToLower,
 		"upper":     strings.ToUpper,
@@ -35,9 +41,10 @@ func funcs() texttemplate.FuncMap {
 	}
 }
 
-// parseTemplate parses the template text; name is used in error messages.
-func parseTemplate(name, text string) (*texttemplate.Template, error) {
-	t, err := texttemplate.New(name).Funcs(funcs()).Option("missingkey=zero").Parse(text)
+// parseTemplate parses the template text; name is used in error messages,
+// lookup serves the env function.
+func parseTemplate(name, text string, lookup func(string) (string, bool)) (*texttemplate.Template, error) {
+	t, err := texttemplate.New(name).Funcs(funcs(lookup)).Option("missingkey=zero").Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("parsing template: %w", err)
 	}
@@ -45,12 +52,12 @@ func parseTemplate(name, text string) (*texttemplate.Template, error) {
 }
 
 // loadTemplate reads and parses the template file.
-func loadTemplate(path string) (*texttemplate.Template, error) {
+func loadTemplate(path string, lookup func(string) (string, bool)) (*texttemplate.Template, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading template: %w", err)
 	}
-	return parseTemplate(path, string(b))
+	return parseTemplate(path, string(b), lookup)
 }
 
 // render executes t with d.
@@ -60,16 +67,4 @@ func render(t *texttemplate.Template, d *Data) ([]byte, error) {
 		return nil, fmt.Errorf("rendering template: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// environ returns the process environment as a map.
-func environ() map[string]string {
-	env := os.Environ()
-	m := make(map[string]string, len(env))
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

@@ -2,8 +2,8 @@ package template
 
 import _ "embed"
 
+// Sample is an example service file running the plugin, with every setting
+// explained; the README's Syntax section shows it, and a test decodes it.
+//
 //go:embed sample.conf
-var sampleConf string
-
-// SampleConfig returns a commented example service file for the plugin.
-func SampleConfig() string { return sampleConf }
+var Sample string

@@ -7,60 +7,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/corralhq/corral/plugins"
-	"github.com/corralhq/corral/services"
 )
 
-// TestSampleConf decodes the embedded sample strictly and validates it.
-func TestSampleConf(t *testing.T) {
-	var f struct {
-		Plugin   string   `toml:"plugin"`
-		After    []string `toml:"after"`
-		Template Settings `toml:"template"`
-	}
-	md, err := toml.Decode(SampleConfig(), &f)
-	if err != nil {
-		t.Fatalf("decoding sample.conf: %v", err)
-	}
-	if u := md.Undecoded(); len(u) != 0 {
-		t.Fatalf("sample.conf has keys Settings does not know: %v", u)
-	}
-	if f.Plugin != PluginName {
-		t.Errorf("plugin = %q, want %q", f.Plugin, PluginName)
-	}
-	s := f.Template
-	s.applyDefaults()
-	if err := s.validate(); err != nil {
-		t.Fatalf("sample settings do not validate: %v", err)
-	}
-	if s.Mode != ReloadRuntime || s.WaitMin != 200*time.Millisecond || s.Perms != 0o644 || s.Slots != 64 {
-		t.Errorf("decoded %+v", s)
-	}
-}
-
+// TestValidate: each rule of validate, on settings with defaults applied.
 func TestValidate(t *testing.T) {
-	base := func() Settings {
-		return Settings{Source: "a", Destination: "b"}
+	base := func() Config {
+		return Config{Source: "a", Destination: "b"}
 	}
 	tests := []struct {
 		name string
-		edit func(*Settings)
+		edit func(*Config)
 		want string // "" = valid
 	}{
-		{"minimal", func(s *Settings) {}, ""},
-		{"no source", func(s *Settings) { s.Source = "" }, "source: missing"},
-		{"signal without service", func(s *Settings) { s.Mode = ReloadSignal }, "service: missing"},
-		{"service implies signal", func(s *Settings) { s.Service = "haproxy" }, ""},
-		{"master without socket", func(s *Settings) { s.Mode = ReloadHAProxyMaster }, "master_socket"},
-		{"runtime without stats", func(s *Settings) { s.Mode = ReloadRuntime; s.MasterSocket = "m"; s.Backend = "web" }, "stats_socket"},
-		{"runtime bad backend", func(s *Settings) {
+		{"minimal", func(s *Config) {}, ""},
+		{"no source", func(s *Config) { s.Source = "" }, "source: missing"},
+		{"signal without service", func(s *Config) { s.Mode = ReloadSignal }, "service: missing"},
+		{"service implies signal", func(s *Config) { s.Service = "haproxy" }, ""},
+		{"master without socket", func(s *Config) { s.Mode = ReloadHAProxyMaster }, "master_socket"},
+		{"runtime without stats", func(s *Config) { s.Mode = ReloadRuntime; s.MasterSocket = "m"; s.Backend = "web" }, "stats_socket"},
+		{"runtime bad backend", func(s *Config) {
 			s.Mode = ReloadRuntime
 			s.MasterSocket, s.StatsSocket, s.Backend = "m", "s", "web x"
 		}, "backend"},
-		{"wait max < min", func(s *Settings) { s.WaitMin, s.WaitMax = time.Second, time.Millisecond }, "wait_max"},
-		{"perms", func(s *Settings) { s.Perms = 0o17777 }, "perms"},
-		{"slots", func(s *Settings) { s.Slots = -1 }, "slots"},
+		{"wait max < min", func(s *Config) { s.WaitMin, s.WaitMax = time.Second, time.Millisecond }, "wait_max"},
+		{"perms", func(s *Config) { s.Perms = 0o17777 }, "perms"},
+		{"slots", func(s *Config) { s.Slots = -1 }, "slots"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +67,7 @@ func TestReloadModeText(t *testing.T) {
 }
 
 func TestMembers(t *testing.T) {
-	s := Settings{Role: "web"}
+	s := Config{Role: "web"}
 	s.applyDefaults()
 	mk := func(name, addr string, tags ...string) plugins.Member {
 		m := plugins.Member{Name: name, Addr: addr, Status: "alive", Tags: map[string]string{"role": "web", "port": "80"}}
@@ -201,12 +173,13 @@ func TestParseShowProc(t *testing.T) {
 }
 
 func TestRenderHelpers(t *testing.T) {
-	tm, err := parseTemplate("t", `{{ range .Members }}{{ .Name | upper }} {{ tag . "w" "1" }} {{ default "x" (index .Tags "z") }}{{ end }} {{ index .Env "TEMPLATE_TEST" }}`)
+	h := newTestHost(t)
+	h.Setenv("TEMPLATE_TEST", "env-ok")
+	tm, err := parseTemplate("t", `{{ range .Members }}{{ .Name | upper }} {{ tag . "w" "1" }} {{ default "x" (index .Tags "z") }}{{ end }} {{ env "TEMPLATE_TEST" }}{{ env "TEMPLATE_UNSET_VAR" }}`, h.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TEMPLATE_TEST", "env-ok")
-	out, err := render(tm, &Data{Members: []Member{{Name: "a", Tags: map[string]string{"z": "zz"}}}, Env: environ()})
+	out, err := render(tm, &Data{Members: []Member{{Name: "a", Tags: map[string]string{"z": "zz"}}}})
 	if err != nil || string(out) != "A 1 zz env-ok" {
 		t.Errorf("render = %q, %v", out, err)
 	}
@@ -216,7 +189,7 @@ func TestRenderHelpers(t *testing.T) {
 // returns at once, twice.
 func TestStopWithoutStart(t *testing.T) {
 	h := newTestHost(t)
-	p := newPlugin(Settings{Source: t.TempDir() + "/missing.tmpl", Destination: t.TempDir() + "/out"})
+	p := newPlugin(Config{Source: t.TempDir() + "/missing.tmpl", Destination: t.TempDir() + "/out"})
 	if err := p.Provision(h); err != nil {
 		t.Fatal(err)
 	}
@@ -229,44 +202,5 @@ func TestStopWithoutStart(t *testing.T) {
 		if err := p.Stop(ctx); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
-	}
-}
-
-// TestSampleThroughServices decodes the sample the way corral does: the
-// services parser, then the plugin table strictly into a fresh plugin.
-func TestSampleThroughServices(t *testing.T) {
-	svc, err := services.Parse("/etc/services.d/haproxy-config.toml", []byte(SampleConfig()), services.LoadOptions{})
-	if err != nil {
-		t.Fatalf("parsing sample.conf: %v", err)
-	}
-	if svc.Plugin != PluginName || svc.PluginConfig == nil {
-		t.Fatalf("plugin = %q, config %v", svc.Plugin, svc.PluginConfig)
-	}
-	p := New()
-	if err := svc.PluginConfig.Decode(p); err != nil {
-		t.Fatalf("decoding [template]: %v", err)
-	}
-	if err := p.Provision(newTestHost(t)); err != nil {
-		t.Fatalf("provision: %v", err)
-	}
-	if p.Mode != ReloadRuntime || p.Backend != "web" || p.CheckTimeout != 10*time.Second || p.Perms != 0o644 {
-		t.Errorf("decoded %+v", p.Settings)
-	}
-
-	bad := strings.Replace(SampleConfig(), "wait_max = \"2s\"", "wait_max = \"2s\"\nwait_maxx = \"1s\"", 1)
-	svc, err = services.Parse("/etc/services.d/haproxy-config.toml", []byte(bad), services.LoadOptions{})
-	if err == nil {
-		err = svc.PluginConfig.Decode(New())
-	}
-	if err == nil || !strings.Contains(err.Error(), "wait_maxx") {
-		t.Errorf("unknown key: err = %v, want it named", err)
-	}
-	bad = strings.Replace(SampleConfig(), `reload = "runtime"`, `reload = "usr2"`, 1)
-	svc, err = services.Parse("/etc/services.d/haproxy-config.toml", []byte(bad), services.LoadOptions{})
-	if err == nil {
-		err = svc.PluginConfig.Decode(New())
-	}
-	if err == nil || !strings.Contains(err.Error(), "usr2") {
-		t.Errorf("bad mode: err = %v, want it named", err)
 	}
 }

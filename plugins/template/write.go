@@ -52,7 +52,7 @@ func stage(dest string, b []byte, perm os.FileMode) (string, error) {
 }
 
 // check runs the check command on the staged file through the host.
-func check(ctx context.Context, host plugins.Host, argv []string, staged string, s *Settings) error {
+func check(ctx context.Context, host plugins.Host, argv []string, staged string, s *Config) error {
 	if len(argv) == 0 {
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/corralhq/corral/plugins"
 )
 
 // ReloadMode is how the plugin makes the target service pick up a new file.
@@ -13,8 +15,11 @@ type ReloadMode int
 
 // Reload modes.
 const (
+	// reloadUnset is a reload key left out: it becomes ReloadSignal when
+	// service is set, else ReloadNone. An explicit "none" stays none.
+	reloadUnset ReloadMode = iota
 	// ReloadNone only writes the file.
-	ReloadNone ReloadMode = iota
+	ReloadNone
 	// ReloadSignal asks the supervisor to reload `service` (its
 	// reload_signal, e.g. SIGUSR2 for HAProxy in master-worker mode).
 	ReloadSignal
@@ -27,25 +32,30 @@ const (
 	ReloadRuntime
 )
 
-var reloadModeNames = [...]string{"none", "signal", "haproxy-master", "runtime"}
+// reloadModeNames are the modes' names in service files, by value; the
+// unset mode has none.
+var reloadModeNames = [...]string{"", "none", "signal", "haproxy-master", "runtime"}
 
 // String returns the name used in service files.
 func (m ReloadMode) String() string {
-	if int(m) < len(reloadModeNames) && m >= 0 {
+	if m > reloadUnset && int(m) < len(reloadModeNames) {
 		return reloadModeNames[m]
+	}
+	if m == reloadUnset {
+		return "unset"
 	}
 	return fmt.Sprintf("ReloadMode(%d)", int(m))
 }
 
 // UnmarshalText reads a mode name.
 func (m *ReloadMode) UnmarshalText(b []byte) error {
-	for i, n := range reloadModeNames {
+	for i, n := range reloadModeNames[1:] {
 		if string(b) == n {
-			*m = ReloadMode(i)
+			*m = ReloadMode(i + 1)
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown reload mode %q (want one of %s)", b, strings.Join(reloadModeNames[:], ", "))
+	return fmt.Errorf("unknown reload mode %q (want one of %s)", b, strings.Join(reloadModeNames[1:], ", "))
 }
 
 // MarshalText writes the mode name.
@@ -70,8 +80,8 @@ const (
 // stagedPlaceholder is replaced by the staged file's path in Check.
 const stagedPlaceholder = "{{staged}}"
 
-// Settings is the [template] table of a service file.
-type Settings struct {
+// Config is the [template] table of a service file.
+type Config struct {
 	// Source is the path of the Go text/template to render.
 	Source string `toml:"source"`
 	// Destination is the path of the rendered file.
@@ -109,7 +119,8 @@ type Settings struct {
 	// ReloadTimeout bounds a reload and its confirmation (default 10s).
 	ReloadTimeout time.Duration `toml:"reload_timeout"`
 	// Role keeps only members whose "role" tag (RoleTag) equals it; empty
-	// keeps every member.
+	// keeps every member. Role, RoleTag, PortTag and Backend may hold
+	// ${VAR} references to the container's environment.
 	Role string `toml:"role"`
 	// RoleTag is the tag compared with Role (default "role").
 	RoleTag string `toml:"role_tag"`
@@ -119,8 +130,24 @@ type Settings struct {
 	DefaultPort int `toml:"default_port"`
 }
 
+// expand replaces ${VAR} references in the settings deployments vary
+// (role, role_tag, port_tag, backend) with values from lookup.
+func (s *Config) expand(lookup func(string) (string, bool)) error {
+	for _, f := range []struct {
+		key string
+		v   *string
+	}{{"role", &s.Role}, {"role_tag", &s.RoleTag}, {"port_tag", &s.PortTag}, {"backend", &s.Backend}} {
+		v, err := plugins.Expand(*f.v, lookup)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.key, err)
+		}
+		*f.v = v
+	}
+	return nil
+}
+
 // applyDefaults fills unset fields.
-func (s *Settings) applyDefaults() {
+func (s *Config) applyDefaults() {
 	if s.Perms == 0 {
 		s.Perms = DefaultPerms
 	}
@@ -136,8 +163,11 @@ func (s *Settings) applyDefaults() {
 	if s.ReloadTimeout == 0 {
 		s.ReloadTimeout = DefaultReloadTimeout
 	}
-	if s.Mode == ReloadNone && s.Service != "" {
-		s.Mode = ReloadSignal
+	if s.Mode == reloadUnset {
+		s.Mode = ReloadNone
+		if s.Service != "" {
+			s.Mode = ReloadSignal
+		}
 	}
 	if s.Slots == 0 {
 		s.Slots = DefaultSlots
@@ -154,7 +184,7 @@ func (s *Settings) applyDefaults() {
 }
 
 // validate checks the settings without I/O.
-func (s *Settings) validate() error {
+func (s *Config) validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if s.Source == "" {
@@ -210,4 +240,4 @@ func (s *Settings) validate() error {
 }
 
 // fileMode returns Perms as an os.FileMode.
-func (s *Settings) fileMode() os.FileMode { return os.FileMode(s.Perms) & os.ModePerm }
+func (s *Config) fileMode() os.FileMode { return os.FileMode(s.Perms) & os.ModePerm }
