@@ -10,8 +10,9 @@ import (
 )
 
 // apply runs one pass of the pipeline on the latest member list: render,
-// skip if unchanged, stage, check, install, reload. It reports whether the
-// pass ended well (a skipped render counts as success).
+// then, when the bytes changed, stage, check and install the file, and
+// make the service use it (by reload mode). It reports whether the pass
+// ended well (a pass that changed nothing counts as success).
 func (p *Plugin) apply(ctx context.Context) bool {
 	p.mu.Lock()
 	if !p.haveEvent {
@@ -20,19 +21,13 @@ func (p *Plugin) apply(ctx context.Context) bool {
 	}
 	alive, tmpl, force := p.alive, p.tmpl, p.force
 	p.force = false
+	updates, reloads := p.st.runtimeUpdates, p.st.reloads
 	p.mu.Unlock()
 
 	start := time.Now()
 	members, rejected := p.members(alive)
 	p.logRejected(rejected)
-	names := p.slots.assign(members)
-	data := &Data{
-		Members:  members,
-		Slots:    p.slots.slots(names, members),
-		Backend:  p.Backend,
-		Rejected: len(rejected),
-	}
-	out, err := render(tmpl, data)
+	out, err := render(tmpl, &Data{Members: members, Backend: p.Backend, Rejected: len(rejected)})
 	elapsed := time.Since(start)
 	p.mu.Lock()
 	p.st.renders++
@@ -48,51 +43,43 @@ func (p *Plugin) apply(ctx context.Context) bool {
 	}
 
 	changed := !unchanged(p.Destination, out)
-	early := changed && !force && p.runtimeFirst(ctx, data.Slots)
-	if early {
-		// HAProxy has the new assignment now, whatever becomes of the file.
-		p.slots.commit(names)
+	var ok bool
+	if p.Mode == ReloadRuntime {
+		ok = p.passRuntime(ctx, out, changed, force)
+	} else {
+		ok = p.passReload(ctx, out, changed, force)
 	}
-	tWrite := time.Now()
-	wasBehind := p.fileBehind
+	p.mu.Lock()
+	if ok && !changed && p.st.runtimeUpdates == updates && p.st.reloads == reloads {
+		p.st.skipped++
+	}
+	p.mu.Unlock()
+	p.showServers()
+	if ok {
+		p.ok()
+	}
+	p.log.Debug("template: pass", "changed", changed, "ok", ok, "render", elapsed, "total", time.Since(start))
+	return ok
+}
+
+// passReload is a pass in the modes that reload (none, signal,
+// haproxy-master): install the file when it changed, then reload when it
+// changed or when forced. A failed reload stays pending and is retried.
+func (p *Plugin) passReload(ctx context.Context, out []byte, changed, force bool) bool {
 	if changed {
 		if err := p.writeFile(ctx, out); err != nil {
-			if errors.Is(err, errCheckFailed) {
-				p.mu.Lock()
-				p.st.checkFailures++
-				p.mu.Unlock()
-			}
-			if early {
-				p.fileBehind = true
-			}
-			p.fail(fmt.Errorf("template: %w", err))
+			p.failWrite(err)
 			return false
 		}
-		p.fileBehind = false
 	}
-	p.slots.commit(names)
-	// A file catching up with slots already applied through the runtime API
-	// needs no reload.
-	catchUp := wasBehind && p.Mode == ReloadRuntime && p.applied != nil &&
-		len(p.applied) == len(data.Slots) && len(runtimeCommands(p.Backend, p.applied, data.Slots, false)) == 0
-	if !early && (force || (changed && !catchUp) || (p.Mode == ReloadRuntime && p.applied == nil)) {
+	if changed || force {
 		p.pendingReload = true
 	}
-	tReload := time.Now()
-	did, err := p.reload(ctx, data.Slots, force)
-	p.log.Debug("template: pass", "changed", changed, "reloaded", did, "render", elapsed,
-		"runtime_first", early, "write_check", tReload.Sub(tWrite), "reload", time.Since(tReload))
-	if err != nil {
+	if _, err := p.reload(ctx); err != nil {
 		p.fail(fmt.Errorf("template: %w", err))
 		return false
 	}
 	p.pendingReload = false
-	if !changed && !did && !early {
-		p.mu.Lock()
-		p.st.skipped++
-		p.mu.Unlock()
-	}
-	p.ok()
 	return true
 }
 
@@ -111,6 +98,16 @@ func (p *Plugin) writeFile(ctx context.Context, out []byte) error {
 	}
 	p.log.Info("template: installed new file", "destination", p.Destination, "bytes", len(out))
 	return nil
+}
+
+// failWrite records a failed stage, check or install.
+func (p *Plugin) failWrite(err error) {
+	if errors.Is(err, errCheckFailed) {
+		p.mu.Lock()
+		p.st.checkFailures++
+		p.mu.Unlock()
+	}
+	p.fail(fmt.Errorf("template: %w", err))
 }
 
 // logRejected warns about unsafe members when the set changes.

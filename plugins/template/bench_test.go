@@ -17,8 +17,9 @@ import (
 	"github.com/corralhq/corral/plugins"
 )
 
-// BenchmarkRender measures one render pass (member validation, slot
-// assignment, template execution) at 10, 100 and 1000 members.
+// BenchmarkRender measures one render pass (member validation, template
+// execution, and runtime mode's reading of the backend's server lines back
+// from the output) at 10, 100 and 1000 members.
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
@@ -33,16 +34,16 @@ func BenchmarkRender(b *testing.B) {
 				alive[i] = plugins.Member{Name: fmt.Sprintf("web-%04d", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
 					Status: "alive", Tags: map[string]string{"role": "web", "port": "8080", "zone": "a"}}
 			}
-			st := slotTable{prefix: "web", chunk: s.Slots}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
 				members, _ := s.members(alive)
-				names := st.assign(members)
-				st.commit(names)
-				out, err := render(tm, &Data{Members: members, Slots: st.slots(names, members), Backend: "web"})
+				out, err := render(tm, &Data{Members: members, Backend: "web"})
 				if err != nil || len(out) == 0 {
 					b.Fatal(err)
+				}
+				if srv, _, err := backendServers(out, "web"); err != nil || len(srv) != n {
+					b.Fatalf("%d servers read back, %v", len(srv), err)
 				}
 			}
 		})

@@ -26,9 +26,11 @@ const (
 	// ReloadHAProxyMaster sends `reload` on HAProxy's master CLI and
 	// confirms it through the reload counter of `show proc`.
 	ReloadHAProxyMaster
-	// ReloadRuntime changes server-template slots through HAProxy's runtime
-	// API (stats socket) and only reloads through the master CLI when the
-	// slots run out or the runtime API fails.
+	// ReloadRuntime makes HAProxy's servers in the managed backend those of
+	// the rendered file through its runtime API (dynamic servers: add
+	// server, enable; disable, del server once drained), and reloads through
+	// the master CLI only when something else in the file changed or the
+	// runtime API fails.
 	ReloadRuntime
 )
 
@@ -71,8 +73,6 @@ const (
 	DefaultCheckTimeout = 10 * time.Second
 	// DefaultReloadTimeout bounds a reload and its confirmation.
 	DefaultReloadTimeout = 10 * time.Second
-	// DefaultSlots is the number of server slots per chunk in runtime mode.
-	DefaultSlots = 64
 	// DefaultPerms are the permissions of the rendered file.
 	DefaultPerms = 0o644
 )
@@ -109,13 +109,9 @@ type Config struct {
 	MasterSocket string `toml:"master_socket"`
 	// StatsSocket is HAProxy's stats socket with "level admin" (runtime mode).
 	StatsSocket string `toml:"stats_socket"`
-	// Backend is the HAProxy backend holding the slots (runtime mode).
+	// Backend is the HAProxy backend whose servers runtime mode manages
+	// (given to the template as .Backend in every mode).
 	Backend string `toml:"backend"`
-	// SlotPrefix names the slots: <prefix>1, <prefix>2... (default: Backend).
-	SlotPrefix string `toml:"slot_prefix"`
-	// Slots is the number of slots rendered, grown by this many when they
-	// run out (default 64).
-	Slots int `toml:"slots"`
 	// ReloadTimeout bounds a reload and its confirmation (default 10s).
 	ReloadTimeout time.Duration `toml:"reload_timeout"`
 	// Role keeps only members whose "role" tag (RoleTag) equals it; empty
@@ -169,12 +165,6 @@ func (s *Config) applyDefaults() {
 			s.Mode = ReloadSignal
 		}
 	}
-	if s.Slots == 0 {
-		s.Slots = DefaultSlots
-	}
-	if s.SlotPrefix == "" {
-		s.SlotPrefix = s.Backend
-	}
 	if s.RoleTag == "" {
 		s.RoleTag = "role"
 	}
@@ -202,9 +192,6 @@ func (s *Config) validate() error {
 	if s.WaitMax < s.WaitMin {
 		bad("wait_max (%s) is shorter than wait_min (%s)", s.WaitMax, s.WaitMin)
 	}
-	if s.Slots < 1 || s.Slots > 10000 {
-		bad("slots: %d is out of range 1-10000", s.Slots)
-	}
 	if s.DefaultPort < 0 || s.DefaultPort > 65535 {
 		bad("default_port: %d is out of range 0-65535", s.DefaultPort)
 	}
@@ -224,16 +211,13 @@ func (s *Config) validate() error {
 		}
 	case ReloadRuntime:
 		if s.MasterSocket == "" {
-			bad("master_socket: missing (runtime mode reloads through it when the slots run out)")
+			bad("master_socket: missing (runtime mode reloads through it when more than servers changed)")
 		}
 		if s.StatsSocket == "" {
 			bad("stats_socket: missing (needed by reload = %q)", s.Mode)
 		}
 		if s.Backend == "" || !safeToken(s.Backend) {
 			bad("backend: %q must be a backend name of [A-Za-z0-9._:-]", s.Backend)
-		}
-		if !safeToken(s.SlotPrefix) {
-			bad("slot_prefix: %q must be of [A-Za-z0-9._:-]", s.SlotPrefix)
 		}
 	}
 	return errors.Join(errs...)

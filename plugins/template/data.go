@@ -28,27 +28,10 @@ type Member struct {
 	Tags map[string]string
 }
 
-// Slot is one server slot of the backend (runtime mode; also filled in the
-// other modes so one template serves them all). A free slot has no Member.
-type Slot struct {
-	// Name is the server name: <slot_prefix><n>, n counting from 1.
-	Name string
-	// Used tells whether a member holds the slot.
-	Used bool
-	// Member is the member in the slot, or nil.
-	Member *Member
-	// HostPort is the member's address, or "127.0.0.1:1" for a free slot
-	// (render free slots with "disabled").
-	HostPort string
-}
-
 // Data is what the template is executed with.
 type Data struct {
 	// Members are the accepted alive members, sorted by name.
 	Members []Member
-	// Slots are the backend's server slots, in order, Len a multiple of
-	// the slots setting.
-	Slots []Slot
 	// Backend is the backend setting.
 	Backend string
 	// Rejected is the number of members dropped as unsafe.

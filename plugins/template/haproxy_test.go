@@ -51,6 +51,9 @@ func TestJoinLeave(t *testing.T) {
 			if got := hp.served(20); got["web-a"] == 0 || got["web-b"] == 0 || len(got) != 2 {
 				t.Fatalf("with two members, served %v; want both web-a and web-b only", got)
 			}
+			if got := hp.statNames(t); got != "web-a,web-b" {
+				t.Errorf("show stat lists %q, want the members web-a,web-b", got)
+			}
 			c.leave(a.member())
 			eventually(t, 10*time.Second, "web-a to be removed", func() bool {
 				got := hp.served(10)
@@ -60,6 +63,7 @@ func TestJoinLeave(t *testing.T) {
 				cfg, _ := os.ReadFile(s.Destination)
 				return !strings.Contains(string(cfg), a.member().Addr)
 			})
+			eventually(t, 5*time.Second, "show stat to list web-b only", func() bool { return hp.statNames(t) == "web-b" })
 			if _, err := os.Stat(s.Destination + ".bak"); err != nil {
 				t.Errorf("no backup kept: %v", err)
 			}
@@ -92,52 +96,6 @@ func TestJoinLeave(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestRuntimeSlotsRunOut shows that runtime mode serves joins without a
-// reload while slots last, and reloads through the master CLI (confirmed
-// by its counter) when they run out.
-func TestRuntimeSlotsRunOut(t *testing.T) {
-	dir := t.TempDir()
-	port := freePort(t)
-	s := setupFiles(t, dir, port, haproxyTemplate)
-	s.Mode = ReloadRuntime
-	s.Slots = 2
-	hp := startHAProxy(t, s, port)
-	h := newTestHost(t)
-	p := newPlugin(s)
-	startPlugin(t, h, p)
-	c := newCluster(h.Bus())
-	var nodes []*webNode
-	for i, n := range []string{"web-a", "web-b", "web-c"} {
-		nodes = append(nodes, startWebNode(t, 21+i, n))
-	}
-	c.join(nodes[0].member())
-	c.join(nodes[1].member())
-	hp.waitServed(t, "web-a", 10*time.Second)
-	hp.waitServed(t, "web-b", 10*time.Second)
-	if r := hp.reloads(t); r != 0 {
-		t.Fatalf("haproxy reloaded %d times with free slots, want 0", r)
-	}
-	c.join(nodes[2].member())
-	hp.waitServed(t, "web-c", 10*time.Second)
-	eventually(t, 5*time.Second, "a confirmed reload", func() bool { return hp.reloads(t) == 1 })
-	cfg, _ := os.ReadFile(s.Destination)
-	if got := strings.Count(string(cfg), "server web"); got != 4 {
-		t.Errorf("config has %d slots, want 4 (grown by 2):\n%s", got, cfg)
-	}
-	got := hp.served(30)
-	for _, n := range nodes {
-		if got[n.name] == 0 {
-			t.Errorf("after the reload %s is not served: %v", n.name, got)
-		}
-	}
-	// A leave after the reload goes through the runtime API again.
-	c.leave(nodes[0].member())
-	eventually(t, 10*time.Second, "web-a removed", func() bool { return hp.served(10)["web-a"] == 0 })
-	if r := hp.reloads(t); r != 1 {
-		t.Errorf("haproxy reloaded %d times, want 1", r)
 	}
 }
 
@@ -214,7 +172,7 @@ func TestBadTemplate(t *testing.T) {
 		t.Errorf("status = %+v, want the parse error", st)
 	}
 	// Execution error: index out of range.
-	os.WriteFile(s.Source, []byte("global\n    # {{ (index .Slots 1000).Name }}\n"), 0o644)
+	os.WriteFile(s.Source, []byte("global\n    # {{ (index .Members 1000).Name }}\n"), 0o644)
 	if err := p.Reload(context.Background()); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
@@ -277,8 +235,8 @@ func TestInjectedNames(t *testing.T) {
 			t.Errorf("config contains %q:\n%s", bad, cfg)
 		}
 	}
-	if n := strings.Count(string(cfg), "check disabled"); n != 7 {
-		t.Errorf("%d free slots, want 7 (one member):\n%s", n, cfg)
+	if n := strings.Count(string(cfg), "    server "); n != 1 {
+		t.Errorf("%d servers, want 1 (the good member):\n%s", n, cfg)
 	}
 	if m := metric(p, "corral_template_rejected_members_total"); m < 6 {
 		t.Errorf("rejected_members_total = %v, want >= 6", m)
@@ -309,7 +267,7 @@ func TestBurst(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "50 members rendered", func() bool {
 		b, _ := os.ReadFile(s.Destination)
-		return strings.Count(string(b), "check\n") == 50 || strings.Count(string(b), " check")-strings.Count(string(b), "disabled") == 50
+		return strings.Count(string(b), "    server ") == 50
 	})
 	time.Sleep(300 * time.Millisecond)
 	p.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,12 +117,18 @@ func sortMembers(ms []plugins.Member) {
 	}
 }
 
-// webNode is a real HTTP server on a loopback address answering its name.
+// webNode is a real HTTP server on a loopback address answering its name;
+// a request to /slow is answered once release is closed.
 type webNode struct {
-	name string
-	srv  *httptest.Server
-	port int
+	name    string
+	srv     *httptest.Server
+	port    int
+	release chan struct{}
+	once    sync.Once
 }
+
+// answerSlow lets the requests to /slow be answered.
+func (n *webNode) answerSlow() { n.once.Do(func() { close(n.release) }) }
 
 func (n *webNode) member() plugins.Member {
 	host, _, _ := net.SplitHostPort(n.srv.Listener.Addr().String())
@@ -136,14 +143,19 @@ func startWebNode(t testing.TB, i int, name string) *webNode {
 	if err != nil {
 		t.Fatalf("listening on 127.0.0.%d: %v", i, err)
 	}
+	release := make(chan struct{})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
 		io.WriteString(w, name)
 	}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return &webNode{name: name, srv: srv, port: ln.Addr().(*net.TCPAddr).Port}
+	n := &webNode{name: name, srv: srv, port: ln.Addr().(*net.TCPAddr).Port, release: release}
+	t.Cleanup(func() { n.answerSlow(); srv.Close() })
+	return n
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -190,9 +202,8 @@ frontend fe
 
 backend web
     balance roundrobin
-    default-server inter 1s
-{{- range .Slots }}
-    server {{ .Name }} {{ .HostPort }} check{{ if not .Used }} disabled{{ end }}
+{{- range .Members }}
+    server {{ .Name }} {{ .HostPort }} check inter 1s
 {{- end }}
 `
 
@@ -212,7 +223,6 @@ func setupFiles(t testing.TB, dir string, port int, tmpl string) Config {
 		MasterSocket: filepath.Join(dir, "master.sock"),
 		StatsSocket:  filepath.Join(dir, "stats.sock"),
 		Backend:      "web",
-		Slots:        8,
 		Role:         "web",
 		WaitMin:      20 * time.Millisecond,
 		WaitMax:      200 * time.Millisecond,
@@ -222,8 +232,7 @@ func setupFiles(t testing.TB, dir string, port int, tmpl string) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := slotTable{prefix: s.SlotPrefix, chunk: s.Slots}
-	out, err := render(pt, &Data{Slots: st.slots(st.assign(nil), nil), Backend: "web"})
+	out, err := render(pt, &Data{Backend: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,8 +337,8 @@ func (h *haproxy) reloads(t testing.TB) int {
 	return c.reloads
 }
 
-// client sends requests through the frontend without keep-alive, so each
-// request is balanced anew.
+// get sends a request through the frontend without keep-alive, so each
+// request is balanced anew, and returns the answering node's name.
 func (h *haproxy) get() (string, error) {
 	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", h.port))
@@ -367,6 +376,54 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// cli sends one command to HAProxy's stats socket.
+func (h *haproxy) cli(t testing.TB, cmd string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := cliCommand(ctx, h.stats, cmd)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return out
+}
+
+// statServer is one server row of `show stat` in the web backend.
+type statServer struct{ name, addr, status string }
+
+// stat returns the web backend's servers from `show stat`, in HAProxy's
+// order, every state included.
+func (h *haproxy) stat(t testing.TB) []statServer {
+	t.Helper()
+	out := h.cli(t, "show stat")
+	lines := strings.Split(strings.TrimPrefix(out, "# "), "\n")
+	col := map[string]int{}
+	for i, c := range strings.Split(lines[0], ",") {
+		col[c] = i
+	}
+	var srv []statServer
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) <= col["addr"] || f[col["pxname"]] != "web" || f[col["svname"]] == "BACKEND" {
+			continue
+		}
+		srv = append(srv, statServer{f[col["svname"]], f[col["addr"]], f[col["status"]]})
+	}
+	return srv
+}
+
+// statNames returns the sorted names of the web backend's servers in
+// `show stat`, every state included.
+func (h *haproxy) statNames(t testing.TB) string {
+	t.Helper()
+	var names []string
+	for _, s := range h.stat(t) {
+		names = append(names, s.name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
 
 // waitServed waits until a request is answered by name.

@@ -2,11 +2,14 @@
 // cluster membership on the bus, waits for quiet, renders a Go text/template
 // from the alive members, and when the bytes change, checks the staged file,
 // swaps it in atomically and reloads the target service (or, for HAProxy,
-// applies the change through the runtime API without a reload).
+// adds and deletes the backend's servers through the runtime API without a
+// reload).
 //
 // The pipeline is one file per stage: watch.go (events), wait.go (quiet
-// timer), render.go and data.go (template data), write.go (stage, check,
-// backup, rename), reload.go with haproxy.go (reload or runtime update).
+// timer), render.go and data.go (template data), apply.go (a pass),
+// write.go (stage, check, backup, rename), reload.go with haproxy.go
+// (reloads), and for runtime mode servers.go (the backend's server lines),
+// runtime.go (runtime API commands) and runtimepass.go (its pass).
 package template
 
 import (
@@ -50,12 +53,15 @@ type Plugin struct {
 	st        stats
 
 	// Owned by the run loop.
-	slots         slotTable
-	applied       []Slot            // slots HAProxy is known to have (runtime mode); nil: unknown
 	pendingReload bool              // a reload failed after the file was installed
 	masterPending unconfirmedReload // a master reload sent but not confirmed
-	fileBehind    bool              // runtime API ahead of the file (its write failed)
 	lastRejected  string
+	// Runtime mode: HAProxy's servers in the backend (nil: unknown), and
+	// the rest of the configuration it runs (runningOK: known).
+	live        liveServers
+	running     []byte
+	runningOK   bool
+	runningRead bool // running was initialised from the installed file
 }
 
 // New returns a template plugin, ready to decode its table into.
@@ -77,11 +83,7 @@ func (p *Plugin) Provision(host plugins.Host) error {
 		return err
 	}
 	p.applyDefaults()
-	if err := p.validate(); err != nil {
-		return err
-	}
-	p.slots = slotTable{prefix: p.SlotPrefix, chunk: p.Slots}
-	return nil
+	return p.validate()
 }
 
 // Start reads and parses the template and starts the render loop. Renders
@@ -165,14 +167,32 @@ func (p *Plugin) stopped(parent context.Context) (context.Context, context.Cance
 	return ctx, cancel
 }
 
+// Drain sweeps: the first 100ms after a pass leaves servers draining,
+// doubling to at most 2s while they stay.
+const (
+	sweepFirst = 100 * time.Millisecond
+	sweepMax   = 2 * time.Second
+)
+
 // run is the render loop: wait for an event, wait for quiet, apply; retry
-// failed reloads with backoff.
+// failed reloads with backoff; in runtime mode, delete drained servers.
 func (p *Plugin) run(parent context.Context) {
 	ctx, cancel := p.stopped(parent)
 	defer cancel()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
-	backoff := time.Duration(0)
+	sweep := time.NewTimer(time.Hour)
+	sweep.Stop()
+	backoff, sweepDelay := time.Duration(0), time.Duration(0)
+	// nextSweep arms the sweep timer while servers are draining.
+	nextSweep := func() {
+		if p.draining() == 0 {
+			sweepDelay = 0
+			return
+		}
+		sweepDelay = min(max(2*sweepDelay, sweepFirst), sweepMax)
+		sweep.Reset(sweepDelay)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,8 +202,16 @@ func (p *Plugin) run(parent context.Context) {
 				return
 			}
 		case <-retry.C:
+		case <-sweep.C:
+			p.sweep(ctx)
+			nextSweep()
+			continue
 		}
-		if p.apply(ctx) {
+		ok := p.apply(ctx)
+		sweep.Stop()
+		sweepDelay = 0
+		nextSweep()
+		if ok {
 			backoff = 0
 			retry.Stop()
 			continue

@@ -19,6 +19,9 @@ type stats struct {
 	errors         uint64
 	rejectedNow    int
 	members        int
+	servers        int  // runtime mode: servers in service in HAProxy's backend
+	draining       int  // runtime mode: servers waiting for their connections to end
+	serversKnown   bool // runtime mode: servers and draining are known
 	lastRender     time.Time
 	lastRenderDur  time.Duration
 	lastErr        error
@@ -51,6 +54,9 @@ func (p *Plugin) Status() plugins.PluginStatus {
 		desc += fmt.Sprintf(" (%d rejected)", st.rejectedNow)
 	}
 	desc += fmt.Sprintf(", %d renders, %d reloads, %d runtime updates", st.renders, st.reloads, st.runtimeUpdates)
+	if st.draining > 0 {
+		desc += fmt.Sprintf(", %d draining", st.draining)
+	}
 	if st.renders == 0 {
 		desc = "waiting for membership"
 	}
@@ -64,6 +70,10 @@ func (p *Plugin) Status() plugins.PluginStatus {
 		"check_failures_total":  st.checkFailures,
 		"reloads_total":         st.reloads,
 		"runtime_updates_total": st.runtimeUpdates,
+	}
+	if st.serversKnown {
+		detail["servers"] = st.servers
+		detail["draining"] = st.draining
 	}
 	if !st.lastRender.IsZero() {
 		detail["last_render"] = st.lastRender.UTC().Format(time.RFC3339Nano)
@@ -94,6 +104,7 @@ func (p *Plugin) Metrics() []plugins.Metric {
 		c("check_failures_total", "Rendered files rejected by the check command.", st.checkFailures),
 		c("reloads_total", "Confirmed reloads of the target service.", st.reloads),
 		c("runtime_updates_total", "Changes applied through HAProxy's runtime API without a reload.", st.runtimeUpdates),
+		g("draining_servers", "Servers in maintenance, deleted once their connections end (runtime mode).", float64(st.draining)),
 		c("rejected_members_total", "Members dropped from the template data as unsafe, per render.", st.rejected),
 		c("errors_total", "Failed pipeline passes (render, check, write or reload).", st.errors),
 		g("members", "Members in the last render.", float64(st.members)),

@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 		}, "backend"},
 		{"wait max < min", func(s *Config) { s.WaitMin, s.WaitMax = time.Second, time.Millisecond }, "wait_max"},
 		{"perms", func(s *Config) { s.Perms = 0o17777 }, "perms"},
-		{"slots", func(s *Config) { s.Slots = -1 }, "slots"},
+		{"runtime without master", func(s *Config) { s.Mode = ReloadRuntime; s.StatsSocket = "s"; s.Backend = "web" }, "master_socket"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,52 +109,6 @@ func TestMembers(t *testing.T) {
 		if strings.Contains(r.name, "\n") {
 			t.Errorf("rejection name not quoted: %s", r.name)
 		}
-	}
-}
-
-func TestSlotsStable(t *testing.T) {
-	st := slotTable{prefix: "web", chunk: 3}
-	mem := func(names ...string) []Member {
-		var out []Member
-		for _, n := range names {
-			out = append(out, Member{Name: n, HostPort: n + ":1"})
-		}
-		return out
-	}
-	step := func(members []Member, want ...string) {
-		t.Helper()
-		names := st.assign(members)
-		st.commit(names)
-		if !reflect.DeepEqual(names, want) {
-			t.Fatalf("assign = %q, want %q", names, want)
-		}
-	}
-	step(nil, "", "", "")
-	step(mem("b", "c"), "b", "c", "")
-	step(mem("a", "b", "c"), "b", "c", "a")
-	step(mem("a", "c"), "", "c", "a")
-	step(mem("a", "c", "d", "e"), "d", "c", "a", "e", "", "")
-	slots := st.slots(st.names, mem("a", "c", "d", "e"))
-	if slots[0].Name != "web1" || slots[5].Name != "web6" || slots[5].Used || slots[5].HostPort != freeHostPort || slots[1].Member.Name != "c" {
-		t.Errorf("slots = %+v", slots)
-	}
-}
-
-func TestRuntimeCommands(t *testing.T) {
-	a := &Member{Name: "a", Addr: "10.0.0.1", Port: 80, HostPort: "10.0.0.1:80"}
-	b := &Member{Name: "b", Addr: "fd00::2", Port: 81, HostPort: "[fd00::2]:81"}
-	old := []Slot{{Name: "w1", Used: true, Member: a, HostPort: a.HostPort}, {Name: "w2", HostPort: freeHostPort}}
-	cur := []Slot{{Name: "w1", HostPort: freeHostPort}, {Name: "w2", Used: true, Member: b, HostPort: b.HostPort}}
-	got := runtimeCommands("web", old, cur, false)
-	want := []string{"set server web/w1 state maint", "set server web/w2 addr fd00::2 port 81", "set server web/w2 state ready"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("commands = %q, want %q", got, want)
-	}
-	if got := runtimeCommands("web", cur, cur, false); len(got) != 0 {
-		t.Errorf("no change gave %q", got)
-	}
-	if got := runtimeCommands("web", nil, cur, true); len(got) != 3 {
-		t.Errorf("full sync gave %q", got)
 	}
 }
 
