@@ -32,7 +32,7 @@ func badTemplate(t *testing.T, lb *balancer, front string) {
 	for _, tc := range []struct {
 		name, text, want string
 	}{
-		{"does not parse", string(good) + "\n{{ range .Slots }\n", "unexpected \"}\""},
+		{"does not parse", string(good) + "\n{{ range .Members }\n", "unexpected \"}\""},
 		{"fails the check", strings.Replace(string(good), "\nbackend web\n", "\nbackend web\n    no-such-keyword on\n", 1), "no-such-keyword"},
 	} {
 		failures := lb.detailInt("haproxy-config", "check_failures_total")
@@ -78,8 +78,21 @@ func badTemplate(t *testing.T, lb *balancer, front string) {
 
 // badServiceFile edits haproxy-config.toml live with an unknown key: corral
 // keeps the running definition and `supervisorctl status` shows the error;
-// restoring the file clears it.
+// restoring the file clears it. Neither haproxy-config nor haproxy, which
+// runs after it, is restarted.
 func badServiceFile(t *testing.T, lb *balancer) {
+	before := lb.status()
+	defer func() {
+		// Whatever happened, let the next steps find HAProxy serving.
+		lb.waitRunning(20*time.Second, "haproxy", "haproxy-config")
+		after := lb.status()
+		for _, name := range []string{"haproxy-config", "haproxy"} {
+			if !after[name].Started.Equal(before[name].Started) {
+				t.Errorf("%s was restarted by a bad and then restored haproxy-config.toml (started %s, before %s)",
+					name, after[name].Started.Format("15:04:05.000"), before[name].Started.Format("15:04:05.000"))
+			}
+		}
+	}()
 	path := filepath.Join(lb.dir, "services.d", "haproxy-config.toml")
 	good, err := os.ReadFile(path)
 	if err != nil {

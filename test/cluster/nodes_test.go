@@ -18,60 +18,20 @@ import (
 	"github.com/corralhq/corral/test/netns"
 )
 
-// haproxyGlobal is the part of both templates before the backend's
-// servers: the stats socket at ADMIN, retries and redispatch so that a
-// request to a server that just vanished goes to another one, and health
-// checks that mark a dead server down within a second.
-const haproxyGlobal = `# rendered by corral's template plugin (test/cluster)
-global
-    master-worker
-    stats socket ADMIN mode 600 level admin expose-fd listeners
-    stats timeout 30s
-    log stdout format raw local0 info
-    maxconn 4096
-    hard-stop-after 5s
-
-defaults
-    mode http
-    log global
-    option httplog
-    option dontlognull
-    option dontlog-normal
-    timeout connect 1s
-    timeout client 30s
-    timeout server 5s
-    timeout http-request 10s
-    timeout check 1s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response response-timeout 503
-
-frontend http
-    bind :80
-    default_backend web
-
-backend web
-    balance roundrobin
-    option httpchk GET /health
-    http-check expect status 200
-    default-server inter 1s fastinter 250ms downinter 1s rise 1 fall 2
-`
-
-// slotsTemplate renders the servers from server slots (runtime mode), as
-// rootfs/ha's template does.
-const slotsTemplate = haproxyGlobal + `
-{{- range .Slots }}
-    server {{ .Name }} {{ .HostPort }} check{{ if not .Used }} disabled{{ end }}
-{{- end }}
-`
-
-// membersTemplate renders one server per member, named after the member
-// (reload mode): member names reach the file.
-const membersTemplate = haproxyGlobal + `
-{{- range .Members }}
-    server {{ .Name }} {{ .HostPort }} check
-{{- end }}
-`
+// imageTemplate is rootfs/ha's HAProxy template, the one the image renders,
+// with its stats socket at admin instead of /run/haproxy/admin.sock.
+func imageTemplate(t *testing.T, admin string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../rootfs/ha/etc/corral/haproxy.cfg.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.Contains(text, "/run/haproxy/admin.sock") {
+		t.Fatal("rootfs/ha's template has no stats socket at /run/haproxy/admin.sock")
+	}
+	return strings.ReplaceAll(text, "/run/haproxy/admin.sock", admin)
+}
 
 // balancer is corral on node 0 with haproxy, serf and template.
 type balancer struct {
@@ -86,9 +46,9 @@ type balancer struct {
 type balancerMode int
 
 const (
-	// runtimeMode: server slots through the runtime API.
+	// runtimeMode: dynamic servers through the runtime API.
 	runtimeMode balancerMode = iota
-	// reloadMode: one server per member, reload through the master CLI.
+	// reloadMode: every change a reload through the master CLI.
 	reloadMode
 )
 
@@ -100,25 +60,17 @@ func (m balancerMode) String() string {
 	return "haproxy-master"
 }
 
-// templateText returns the balancer's haproxy.cfg template for mode.
-func (b *balancer) templateText(mode balancerMode) string {
-	text := slotsTemplate
-	if mode == reloadMode {
-		text = membersTemplate
-	}
-	return strings.ReplaceAll(text, "ADMIN", b.admin)
-}
-
 // startBalancer starts corral on node 0 the way rootfs/ha does: haproxy in
-// master-worker mode after haproxy-config (the template plugin) and serf
-// (role balancer), with an initial haproxy.cfg rendered with no member.
+// master-worker mode after haproxy-config (the template plugin, rendering
+// rootfs/ha's template) and serf (role balancer), with an initial
+// haproxy.cfg rendered with no member.
 func (c *cluster) startBalancer(mode balancerMode) *balancer {
 	t := c.t
 	t.Helper()
 	dir := t.TempDir()
 	b := &balancer{cfg: filepath.Join(dir, "haproxy.cfg"), tmpl: filepath.Join(dir, "haproxy.cfg.tmpl"),
 		admin: filepath.Join(dir, "admin.sock")}
-	text := b.templateText(mode)
+	text := imageTemplate(t, b.admin)
 	if err := os.WriteFile(b.tmpl, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -177,30 +129,18 @@ service = "haproxy"
 master_socket = %q
 stats_socket = %q
 backend = "web"
-slot_prefix = "web"
-slots = 64
 role = "web"
 port_tag = "port"
 %s`, b.tmpl, b.cfg, wait, mode, master, b.admin, extra)
 }
 
-// renderEmpty renders a template the way the plugin would with no member
-// and 64 free slots: the file HAProxy starts with.
+// renderEmpty renders a template the way the plugin would with no
+// member: the file HAProxy starts with.
 func renderEmpty(t *testing.T, text string) []byte {
 	t.Helper()
-	type slot struct {
-		Name, HostPort string
-		Used           bool
-	}
-	data := struct {
-		Slots   []slot
-		Members []struct{ Name, HostPort string }
-	}{}
-	for i := 1; i <= 64; i++ {
-		data.Slots = append(data.Slots, slot{Name: fmt.Sprintf("web%d", i), HostPort: "127.0.0.1:1"})
-	}
 	var buf bytes.Buffer
-	if err := template.Must(template.New("cfg").Parse(text)).Execute(&buf, data); err != nil {
+	data := map[string]any{"Members": []any{}, "Backend": "web"}
+	if err := template.Must(template.New("cfg").Option("missingkey=zero").Parse(text)).Execute(&buf, data); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -216,19 +156,19 @@ func (b *balancer) config() string {
 	return string(out)
 }
 
-// servers returns the enabled "server" lines of the rendered config.
+// servers returns the "server" lines of the rendered config.
 func (b *balancer) servers() []string {
 	var lines []string
 	for _, l := range strings.Split(b.config(), "\n") {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "server ") && !strings.HasSuffix(l, " disabled") {
+		if strings.HasPrefix(l, "server ") {
 			lines = append(lines, l)
 		}
 	}
 	return lines
 }
 
-// hasServer reports whether an enabled server at addr is in the config.
+// hasServer reports whether a server at addr is in the config.
 func (b *balancer) hasServer(addr string) bool {
 	for _, l := range b.servers() {
 		if strings.Contains(l, " "+addr+":") {

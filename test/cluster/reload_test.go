@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// TestReloadMode runs the balancer with one server line per member, named
-// after it, applied by reloading HAProxy through its master CLI: a join and
-// a graceful leave under a steady request loop, a node whose name tries to
-// inject a server into the config, and a burst of 50 joins.
+// TestReloadMode runs the balancer with the image's template, every change
+// applied by reloading HAProxy through its master CLI: a join and a
+// graceful leave under a steady request loop, a node whose name tries to
+// inject a server into the config, and a burst of 50 joins; HAProxy's
+// servers are named after the alive members after each.
 func TestReloadMode(t *testing.T) {
 	c := newCluster(t, 3)
 	ha, n1, n2 := c.nw.Node(0), c.nw.Node(1), c.nw.Node(2)
@@ -38,6 +39,7 @@ func TestReloadMode(t *testing.T) {
 		if !strings.Contains(lb.config(), "server web2 "+n2.AddrPort(8080)+" check") {
 			t.Errorf("web2 not in the config:\n%s", lb.servers())
 		}
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "after web2's join (reload mode)"), "web1", "web2")
 
 		_, _, failedBefore := ld.counts("")
 		sent := time.Now()
@@ -58,6 +60,7 @@ func TestReloadMode(t *testing.T) {
 		if got := lb.detailInt("haproxy-config", "reloads_total") - reloads; got < 2 {
 			t.Errorf("%d confirmed reloads for a join and a leave, want 2 or more", got)
 		}
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "after web2's leave (reload mode)"), "web1")
 	})
 
 	// (7) A member name carrying HAProxy syntax never reaches the config.
@@ -109,6 +112,9 @@ func TestReloadMode(t *testing.T) {
 		}
 		if m := len(lb.members()); m < n+2 {
 			t.Errorf("serf members lists %d members, want %d or more", m, n+2)
+		}
+		if names := lb.waitNamesFollow(t, 10*time.Second, "after the burst (reload mode)"); len(names) != n+1 {
+			t.Errorf("%d web members alive after the burst, want %d", len(names), n+1)
 		}
 	})
 

@@ -8,12 +8,14 @@ import (
 	"time"
 )
 
-// TestRuntimeMode runs the balancer as rootfs/ha does (server slots changed
-// through HAProxy's runtime API) with three web nodes, and walks through a
-// cluster's life: web nodes up before the balancer, a join, a graceful
-// leave and a kill -9 under a steady request loop, then the Serf CLI, an
-// intruder with the wrong key, a bad template, a failing check and a bad
-// service file.
+// TestRuntimeMode runs the balancer as rootfs/ha does (dynamic servers
+// added and deleted through HAProxy's runtime API) with three web nodes,
+// and walks through a cluster's life: web nodes up before the balancer, a
+// join, a graceful leave and a kill -9 under a steady request loop, then the
+// Serf CLI, an intruder with the wrong key, a bad template, a failing check,
+// a bad service file, a burst of joins and a restart of HAProxy. After each
+// step HAProxy's servers (`show stat`) are exactly the alive web members
+// (`serf members`), by name, all UP.
 func TestRuntimeMode(t *testing.T) {
 	c := newCluster(t, 5)
 	ha, n1, n2, n3, n4 := c.nw.Node(0), c.nw.Node(1), c.nw.Node(2), c.nw.Node(3), c.nw.Node(4)
@@ -36,6 +38,7 @@ func TestRuntimeMode(t *testing.T) {
 		return seen["web1"] && seen["web2"]
 	})
 	t.Logf("web nodes started first: both served %s after the balancer was RUNNING", time.Since(up).Round(time.Millisecond))
+	wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "web nodes started first"), "web1", "web2")
 
 	t.Run("status all RUNNING", func(t *testing.T) {
 		out, code := lb.ctl("status")
@@ -75,8 +78,9 @@ func TestRuntimeMode(t *testing.T) {
 		t.Logf("join: web3 served %s after its corral started, %s after its app answered /health, %s after its serf plugin started",
 			served.Sub(web3.started).Round(time.Millisecond), served.Sub(healthy).Round(time.Millisecond),
 			served.Sub(serfStarted).Round(time.Millisecond))
-		// Runtime mode applies the slot before writing the file.
+		// Runtime mode adds the server before writing the file.
 		waitFor(t, 10*time.Second, "web3 in the rendered config", func() bool { return lb.hasServer(n3.Addr) })
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "after web3's join"), "web1", "web2", "web3")
 	})
 
 	// (2) Graceful leave: removed at once, no failed request.
@@ -101,6 +105,7 @@ func TestRuntimeMode(t *testing.T) {
 		if _, after, _ := ld.counts("web3"); after != before {
 			t.Errorf("web3 still served after it left (%d -> %d)", before, after)
 		}
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "after web3's leave"), "web1", "web2")
 	})
 
 	// (3) kill -9 of the whole PID namespace: removed after failure
@@ -131,6 +136,7 @@ func TestRuntimeMode(t *testing.T) {
 		if lastServed.After(dead) {
 			t.Errorf("web2 answered %s after its namespace was gone", lastServed.Sub(dead))
 		}
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "after web2's kill -9"), "web1")
 	})
 
 	// (8) A node with the wrong key cannot join.
@@ -148,6 +154,7 @@ func TestRuntimeMode(t *testing.T) {
 		if lb.hasServer(n4.Addr) {
 			t.Errorf("intruder in the config: %v", lb.servers())
 		}
+		wantNames(t, lb.waitNamesFollow(t, 10*time.Second, "with the intruder around"), "web1")
 	})
 
 	// (6) A bad template, a failing check and a bad service file: the old
@@ -156,7 +163,7 @@ func TestRuntimeMode(t *testing.T) {
 	t.Run("bad service file", func(t *testing.T) { badServiceFile(t, lb) })
 
 	// (5) A burst of 50 joins with rootfs/ha's wait (50ms, max 500ms):
-	// slots changed through the runtime API, no reload, no failed request.
+	// servers added through the runtime API, no reload, no failed request.
 	t.Run("burst of 50 joins", func(t *testing.T) {
 		const n = 50
 		ld := startLoad(t, front, 2, 5*time.Millisecond)
@@ -183,10 +190,13 @@ func TestRuntimeMode(t *testing.T) {
 			t.Errorf("%d renders for a burst of %d joins", gotRenders, n)
 		}
 		if gotReloads != 0 {
-			t.Errorf("%d reloads: 51 members fit the 64 slots", gotReloads)
+			t.Errorf("%d reloads for a burst of joins: only servers changed", gotReloads)
 		}
 		if failed != 0 {
 			t.Errorf("failed requests: %v", ld.failures())
+		}
+		if names := lb.waitNamesFollow(t, 10*time.Second, "after the burst"); len(names) != n+1 {
+			t.Errorf("%d web members alive after the burst, want %d", len(names), n+1)
 		}
 	})
 
@@ -207,6 +217,33 @@ func TestRuntimeMode(t *testing.T) {
 	t.Logf("request loop: %d requests, %d by web1, %d failed", total, served1, failed)
 	if failed != 0 {
 		t.Errorf("failed requests: %v", ld.failures())
+	}
+
+	// (11) HAProxy restarted by corral: it reads the file, which holds the
+	// servers the runtime API made, so it comes back with the same ones.
+	t.Run("haproxy restarted", func(t *testing.T) {
+		before := lb.aliveWebs()
+		if out, code := lb.ctl("restart", "haproxy"); code != 0 {
+			t.Fatalf("supervisorctl restart haproxy: exit %d\n%s", code, out)
+		}
+		lb.waitRunning(20*time.Second, "haproxy")
+		if srv, err := lb.statServers(); err != nil || len(srv) != len(before) {
+			t.Errorf("right after the restart HAProxy has %d servers (%v), want the file's %d", len(srv), err, len(before))
+		}
+		if names := lb.waitNamesFollow(t, 10*time.Second, "after haproxy's restart"); strings.Join(names, ",") != strings.Join(before, ",") {
+			t.Errorf("after the restart %v, before %v", names, before)
+		}
+		if _, err := get(front); err != nil {
+			t.Errorf("not serving after the restart: %v", err)
+		}
+	})
+}
+
+// wantNames fails the test unless got is want.
+func wantNames(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("alive web members %v, want %v", got, want)
 	}
 }
 
