@@ -21,6 +21,7 @@ type App struct {
 	log      *slog.Logger
 	requests atomic.Uint64
 	draining atomic.Bool
+	last     atomic.Int64 // when the last request other than /health came, Unix ns
 }
 
 // NewApp returns an App answering as node with addrs, logging one line per
@@ -35,6 +36,34 @@ func (a *App) Drain() { a.draining.Store(true) }
 
 // Draining reports whether Drain was called.
 func (a *App) Draining() bool { return a.draining.Load() }
+
+// WaitQuiet returns once no request other than /health has come for
+// quiet (wasQuiet true), or once limit has passed; quiet 0 waits limit. It
+// returns how long it waited. A balancer that has let the node go sends no
+// more requests, so the drain ends at once instead of waiting out a fixed
+// delay; while requests still come, it waits for them to stop.
+func (a *App) WaitQuiet(limit, quiet time.Duration) (waited time.Duration, wasQuiet bool) {
+	start := time.Now()
+	deadline := start.Add(limit)
+	for {
+		now := time.Now()
+		if quiet > 0 {
+			idle := now.Sub(time.Unix(0, a.last.Load()))
+			if idle >= quiet {
+				return now.Sub(start), true
+			}
+			if left := deadline.Sub(now); left > 0 {
+				time.Sleep(min(left, quiet-idle))
+				continue
+			}
+		}
+		if left := deadline.Sub(now); left > 0 {
+			time.Sleep(left)
+			continue
+		}
+		return now.Sub(start), false
+	}
+}
 
 // Requests returns how many requests to / were answered.
 func (a *App) Requests() uint64 { return a.requests.Load() }
@@ -94,6 +123,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (a *App) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if r.URL.Path != "/health" {
+			a.last.Store(start.UnixNano())
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {

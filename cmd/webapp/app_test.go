@@ -97,8 +97,9 @@ func TestLoadConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", map[string]string{"NODE_NAME": "n"}, config{addr: ":8080", node: "n", shutdownTimeout: 5 * time.Second}, ""},
-		{"all set", map[string]string{"NODE_NAME": "n", "PORT": "9000", "DRAIN_DELAY": "250ms", "SHUTDOWN_TIMEOUT": "2s"},
-			config{addr: ":9000", node: "n", drainDelay: 250 * time.Millisecond, shutdownTimeout: 2 * time.Second}, ""},
+		{"all set", map[string]string{"NODE_NAME": "n", "PORT": "9000", "DRAIN_DELAY": "250ms", "DRAIN_QUIET": "50ms", "SHUTDOWN_TIMEOUT": "2s"},
+			config{addr: ":9000", node: "n", drainDelay: 250 * time.Millisecond, drainQuiet: 50 * time.Millisecond, shutdownTimeout: 2 * time.Second}, ""},
+		{"bad quiet", map[string]string{"NODE_NAME": "n", "DRAIN_QUIET": "-5ms"}, config{}, `parsing DRAIN_QUIET "-5ms": not a non-negative Go duration`},
 		{"bad port", map[string]string{"PORT": "http"}, config{}, `parsing PORT "http": not a port number`},
 		{"port out of range", map[string]string{"PORT": "70000"}, config{}, `parsing PORT "70000": not a port number`},
 		{"bad drain", map[string]string{"NODE_NAME": "n", "DRAIN_DELAY": "soon"}, config{}, `parsing DRAIN_DELAY "soon": not a non-negative Go duration`},
@@ -142,5 +143,48 @@ func TestLocalAddrs(t *testing.T) {
 		if strings.HasPrefix(a, "fe80:") {
 			t.Errorf("link-local address %s listed", a)
 		}
+	}
+}
+
+// TestWaitQuiet: the drain ends at once when no request came, waits while
+// requests keep coming (never counting /health), and ends at the limit
+// when quiet is 0 or the requests never stop.
+func TestWaitQuiet(t *testing.T) {
+	app := NewApp("n", nil, slog.New(slog.DiscardHandler))
+	h := app.Handler()
+	hit := func(path string) { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil)) }
+
+	if _, quiet := app.WaitQuiet(time.Minute, 50*time.Millisecond); !quiet {
+		t.Error("no request at all: the drain did not end by quiet")
+	}
+
+	// Requests every 10ms for 400ms: the drain lasts until they stop.
+	go func() {
+		for end := time.Now().Add(400 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			hit("/")
+		}
+	}()
+	time.Sleep(20 * time.Millisecond)
+	waited, quiet := app.WaitQuiet(time.Minute, 200*time.Millisecond)
+	if !quiet || waited < 300*time.Millisecond {
+		t.Errorf("with requests for 400ms the drain ended after %s (quiet %v), want by quiet once they stopped", waited, quiet)
+	}
+
+	// Health checks are not requests to drain.
+	hit("/")
+	last := app.last.Load()
+	time.Sleep(time.Millisecond)
+	hit("/health")
+	if app.last.Load() != last {
+		t.Error("a health check counted as a request")
+	}
+
+	// Quiet 0, or requests until the limit: the whole limit.
+	if waited, quiet := app.WaitQuiet(150*time.Millisecond, 0); quiet || waited < 150*time.Millisecond {
+		t.Errorf("quiet 0: waited %s (quiet %v), want the limit", waited, quiet)
+	}
+	hit("/")
+	if _, quiet := app.WaitQuiet(0, time.Hour); quiet {
+		t.Error("limit 0 right after a request: ended by quiet")
 	}
 }

@@ -8,8 +8,11 @@
 //
 //	PORT              port to listen on (default 8080)
 //	NODE_NAME         name shown in answers (default: the host name)
-//	DRAIN_DELAY       after SIGTERM, keep serving this long while /health
-//	                  answers 503 (Go duration, default 0s)
+//	DRAIN_DELAY       after SIGTERM, keep serving at most this long while
+//	                  /health answers 503 (Go duration, default 0s)
+//	DRAIN_QUIET       end the drain sooner, once no request (other than
+//	                  /health) came for this long: the balancer has let the
+//	                  node go (Go duration; default 0s: drain DRAIN_DELAY)
 //	SHUTDOWN_TIMEOUT  then wait at most this long for requests in flight
 //	                  (Go duration, default 5s)
 //
@@ -42,6 +45,7 @@ type config struct {
 	addr            string
 	node            string
 	drainDelay      time.Duration
+	drainQuiet      time.Duration
 	shutdownTimeout time.Duration
 }
 
@@ -60,7 +64,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"DRAIN_DELAY", &c.drainDelay}, {"SHUTDOWN_TIMEOUT", &c.shutdownTimeout}} {
+	}{{"DRAIN_DELAY", &c.drainDelay}, {"DRAIN_QUIET", &c.drainQuiet}, {"SHUTDOWN_TIMEOUT", &c.shutdownTimeout}} {
 		v := getenv(d.name)
 		if v == "" {
 			continue
@@ -95,7 +99,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) int 
 }
 
 // serve answers on ln until ctx is done; then it makes /health fail, keeps
-// serving for the drain delay, and shuts the server down gracefully.
+// serving for the drain (until quiet, at most the drain delay), and shuts
+// the server down gracefully.
 func serve(ctx context.Context, ln net.Listener, app *App, cfg config, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           app.Handler(),
@@ -112,10 +117,9 @@ func serve(ctx context.Context, ln net.Listener, app *App, cfg config, log *slog
 	case <-ctx.Done():
 	}
 	app.Drain()
-	log.Info("draining", "delay", cfg.drainDelay)
-	if cfg.drainDelay > 0 {
-		time.Sleep(cfg.drainDelay)
-	}
+	log.Info("draining", "max", cfg.drainDelay, "quiet", cfg.drainQuiet)
+	waited, quiet := app.WaitQuiet(cfg.drainDelay, cfg.drainQuiet)
+	log.Info("drained", "after", waited.Round(time.Millisecond), "quiet", quiet)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

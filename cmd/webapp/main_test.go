@@ -143,6 +143,20 @@ func TestSIGTERMDrainsThenExitsZero(t *testing.T) {
 	}
 }
 
+// TestSIGTERMDrainEndsWhenQuiet: with DRAIN_QUIET the drain ends once
+// requests stop coming, not at DRAIN_DELAY (a minute here).
+func TestSIGTERMDrainEndsWhenQuiet(t *testing.T) {
+	w := startWebapp(t, "NODE_NAME=quiet", "DRAIN_DELAY=1m", "DRAIN_QUIET=100ms")
+	w.get(t, "/")
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, out := w.wait(t)
+	if code != 0 || !strings.Contains(out, "msg=drained") || !strings.Contains(out, "quiet=true") {
+		t.Errorf("exit code %d, want 0 after a drain ended by quiet; output:\n%s", code, out)
+	}
+}
+
 func TestSIGINTWithoutDrainExitsZero(t *testing.T) {
 	w := startWebapp(t, "NODE_NAME=quick")
 	w.get(t, "/")

@@ -223,7 +223,8 @@ stop_timeout = "5s"
 [env]
 PORT = "8080"
 NODE_NAME = %q
-DRAIN_DELAY = "300ms"
+DRAIN_DELAY = "1s"
+DRAIN_QUIET = "100ms"
 SHUTDOWN_TIMEOUT = "3s"
 
 [ready]

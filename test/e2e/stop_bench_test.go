@@ -188,11 +188,11 @@ func (c *cluster) stopSplit(n string, start time.Time, services ...string) strin
 }
 
 // maintAt returns when HAProxy in ha logged web app n's server going into
-// maintenance or being removed (its own messages, on stderr).
+// maintenance (its own message, on stderr: "Server web/<n> is going DOWN
+// for maintenance").
 func (c *cluster) maintAt(n string) (time.Time, bool) {
 	for _, l := range c.timedLogs("ha") {
-		if strings.HasPrefix(l.text, "[haproxy] ") && strings.Contains(l.text, "/"+n+" ") &&
-			(strings.Contains(l.text, "maintenance") || strings.Contains(l.text, "deleted")) {
+		if strings.HasPrefix(l.text, "[haproxy] ") && strings.Contains(l.text, "/"+n+" is going DOWN for maintenance") {
 			return l.at, true
 		}
 	}
