@@ -102,6 +102,9 @@ func TestWebAppsBeforeHA(t *testing.T) {
 		t.Fatalf("web apps started first: %v", err)
 	}
 	t.Logf("docker run ha -> frontend up %s; -> all 3 web apps served %s later", up.Round(time.Millisecond), took.Round(time.Millisecond))
+	if _, err := c.waitNames(startLimit, webs...); err != nil {
+		t.Errorf("HAProxy's servers: %v", err)
+	}
 }
 
 // TestWebAppsAfterHA: web apps started after the balancer are all served
@@ -122,6 +125,9 @@ func TestWebAppsAfterHA(t *testing.T) {
 	}
 	t.Logf("3 docker runs took %s; all 3 web apps served %s after the last returned",
 		runs.Round(time.Millisecond), took.Round(time.Millisecond))
+	if _, err := c.waitNames(startLimit, webs...); err != nil {
+		t.Errorf("HAProxy's servers: %v", err)
+	}
 }
 
 // TestMembershipUnderLoad: a fourth web app is served at once; docker stop
@@ -148,6 +154,9 @@ func TestMembershipUnderLoad(t *testing.T) {
 		t.Logf("web4 app up -> served through ha in %s", took.Round(time.Millisecond))
 		if took > servedAfterStart {
 			t.Errorf("web4 served %s after its app was up, want within %s", took.Round(time.Millisecond), servedAfterStart)
+		}
+		if _, err := c.waitNames(startLimit, "web1", "web2", "web3", "web4"); err != nil {
+			t.Errorf("HAProxy's servers after web4's join: %v", err)
 		}
 	})
 
@@ -176,6 +185,9 @@ func TestMembershipUnderLoad(t *testing.T) {
 		if _, err := c.waitServed(startLimit, "web1", "web3", "web4"); err != nil {
 			t.Error(err)
 		}
+		if _, err := c.waitNames(startLimit, "web1", "web3", "web4"); err != nil {
+			t.Errorf("HAProxy's servers after docker stop web2: %v", err)
+		}
 	})
 
 	t.Run("docker kill under load", func(t *testing.T) {
@@ -200,6 +212,9 @@ func TestMembershipUnderLoad(t *testing.T) {
 		}
 		if r.servedBy("web3", time.Time{}) == 0 {
 			t.Errorf("web3 answered no request before the kill: the load did not reach it")
+		}
+		if _, err := c.waitNames(startLimit, "web1", "web4"); err != nil {
+			t.Errorf("HAProxy's servers after docker kill web3: %v", err)
 		}
 	})
 }

@@ -3,13 +3,10 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,13 +23,13 @@ import (
 // and the Swarm tests deploy, as a user would.
 var composeFile, _ = filepath.Abs("../../compose.yaml")
 
-// serverNamesAreNodeNames: HAProxy's servers carry the Serf members' names.
-// Not yet (issue 11, item 3): the runtime-API mode renders 64 slots named
-// web1..web64, so the checks compare the servers' addresses with the
-// running containers' and the names with the nodes that answer. Set it to
-// true once the servers are named after the members: the checks then also
-// compare the server names with the running containers' host names.
-const serverNamesAreNodeNames = false
+// serverNamesAreNodeNames: HAProxy's servers carry the Serf members' names
+// (dynamic servers, issue 11 item 3), so the checks also compare the server
+// names with the running containers' host names, every server the stats
+// page lists included: one still draining (MAINT) is a difference until
+// HAProxy deleted it. (With the former 64 slots named web1..web64 only the
+// addresses of the servers in service could be compared.)
+const serverNamesAreNodeNames = true
 
 // deployment is one run of compose.yaml, by docker-compose (a project) or
 // by docker stack deploy (a stack), named e2e<id>, with its own secrets and
@@ -146,56 +143,10 @@ func (d *deployment) containers(filters ...string) map[string]node {
 	return nodes
 }
 
-// server is one server of HAProxy's web backend, from its stats (the CSV of
-// `show stat`).
-type server struct {
-	Name, Addr, Status string
-}
-
-// servers returns the web backend's servers that are not in maintenance
-// (free slots are), from the stats page's CSV export.
+// servers returns the web backend's servers from the stats page's CSV
+// export, every state included.
 func (d *deployment) servers() ([]server, error) {
-	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/;csv", d.statsPort), nil)
-	req.SetBasicAuth("admin", d.password)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("stats page: %s", resp.Status)
-	}
-	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(body), "# ")))
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil || len(rows) == 0 {
-		return nil, fmt.Errorf("stats CSV: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	for _, h := range []string{"pxname", "svname", "status", "addr"} {
-		if _, ok := col[h]; !ok {
-			return nil, fmt.Errorf("stats CSV has no %s column", h)
-		}
-	}
-	var out []server
-	for _, row := range rows[1:] {
-		if len(row) <= col["addr"] || row[col["pxname"]] != "web" {
-			continue
-		}
-		s := server{Name: row[col["svname"]], Addr: row[col["addr"]], Status: row[col["status"]]}
-		if s.Name == "FRONTEND" || s.Name == "BACKEND" || strings.HasPrefix(s.Status, "MAINT") {
-			continue
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return statsServers(fmt.Sprintf("http://127.0.0.1:%d/", d.statsPort), d.password)
 }
 
 // follows compares what the balancer does with the running web apps: the
@@ -212,6 +163,9 @@ func (d *deployment) follows(want map[string]node) string {
 		wantNames = append(wantNames, n.Name)
 	}
 	for _, s := range srv {
+		if s.maint() && !serverNamesAreNodeNames {
+			continue // a free slot
+		}
 		gotAddrs = append(gotAddrs, s.Addr)
 		gotNames = append(gotNames, s.Name)
 		if s.Status != "UP" {
@@ -255,7 +209,7 @@ func (d *deployment) waitFollows(limit time.Duration, webs func() map[string]nod
 }
 
 // watch records, until stopped, when each address first shows UP in
-// HAProxy's web backend and when each one last did.
+// HAProxy's web backend and when each one was last in service.
 type watch struct {
 	d        *deployment
 	stop     chan struct{}
@@ -276,8 +230,12 @@ func (d *deployment) watch() *watch {
 			if err == nil {
 				w.mu.Lock()
 				for _, s := range srv {
+					if s.maint() {
+						continue // out of service (draining, or a free slot)
+					}
 					ip, _, _ := strings.Cut(s.Addr, ":")
-					if _, ok := w.firstUp[ip]; !ok && s.Status == "UP" {
+					// "UP 1/2": in service, its first health check not done yet.
+					if _, ok := w.firstUp[ip]; !ok && strings.HasPrefix(s.Status, "UP") {
 						w.firstUp[ip] = now
 					}
 					w.lastSeen[ip] = now

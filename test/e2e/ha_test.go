@@ -207,6 +207,9 @@ func TestStopAndRestartHA(t *testing.T) {
 	} else {
 		t.Logf("docker start ha: both web apps served again %s after the frontend was up", took.Round(time.Millisecond))
 	}
+	if _, err := c.waitNames(startLimit, "web1", "web2"); err != nil {
+		t.Errorf("HAProxy's servers after docker start ha: %v", err)
+	}
 
 	mustDocker(t, "restart", c.name("ha"))
 	c.waitHAUp()
@@ -214,6 +217,9 @@ func TestStopAndRestartHA(t *testing.T) {
 		t.Errorf("after docker restart ha: %v", err)
 	} else {
 		t.Logf("docker restart ha: both web apps served again %s after the frontend was up", took.Round(time.Millisecond))
+	}
+	if _, err := c.waitNames(startLimit, "web1", "web2"); err != nil {
+		t.Errorf("HAProxy's servers after docker restart ha: %v", err)
 	}
 	for w, was := range webStarted {
 		if now := mustDocker(t, "inspect", "-f", "{{.State.StartedAt}} {{.RestartCount}}", c.name(w)); now != was {
