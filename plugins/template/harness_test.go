@@ -203,7 +203,7 @@ frontend fe
 backend web
     balance roundrobin
 {{- range .Members }}
-    server {{ .Name }} {{ .HostPort }} check inter 1s
+    server {{ .Name }} {{ .HostPort }} check inter 1s pool-max-conn -1 pool-purge-delay 5s
 {{- end }}
 `
 
