@@ -57,7 +57,7 @@ func BenchmarkBurst(b *testing.B) {
 		dir := b.TempDir()
 		s := setupFiles(b, dir, 1, haproxyTemplate)
 		s.Mode, s.Check = ReloadNone, nil
-		s.WaitMin, s.WaitMax = DefaultWaitMin, DefaultWaitMax
+		s.WaitMin, s.WaitMax = defaultWaitMin, defaultWaitMax
 		h := newTestHost(b)
 		p := newPlugin(s)
 		startPlugin(b, h, p)
@@ -70,7 +70,7 @@ func BenchmarkBurst(b *testing.B) {
 		eventually(b, 10*time.Second, "100 members rendered", func() bool {
 			return p.Status().Detail["members"] == 100
 		})
-		time.Sleep(2 * DefaultWaitMin)
+		time.Sleep(2 * defaultWaitMin)
 		b.ReportMetric(metric(p, "corral_template_renders_total"), "renders/100joins")
 	}
 }

@@ -65,16 +65,16 @@ func (m ReloadMode) MarshalText() ([]byte, error) { return []byte(m.String()), n
 
 // Defaults.
 const (
-	// DefaultWaitMin is the quiet time after the last event before a render.
-	DefaultWaitMin = 200 * time.Millisecond
-	// DefaultWaitMax caps the wait since the first event of a burst.
-	DefaultWaitMax = 2 * time.Second
-	// DefaultCheckTimeout bounds the check command.
-	DefaultCheckTimeout = 10 * time.Second
-	// DefaultReloadTimeout bounds a reload and its confirmation.
-	DefaultReloadTimeout = 10 * time.Second
-	// DefaultPerms are the permissions of the rendered file.
-	DefaultPerms = 0o644
+	// defaultWaitMin is the quiet time after the last event before a render.
+	defaultWaitMin = 200 * time.Millisecond
+	// defaultWaitMax caps the wait since the first event of a burst.
+	defaultWaitMax = 2 * time.Second
+	// defaultCheckTimeout bounds the check command.
+	defaultCheckTimeout = 10 * time.Second
+	// defaultReloadTimeout bounds a reload and its confirmation.
+	defaultReloadTimeout = 10 * time.Second
+	// defaultPerms are the permissions of the rendered file.
+	defaultPerms = 0o644
 )
 
 // stagedPlaceholder is replaced by the staged file's path in Check.
@@ -145,19 +145,19 @@ func (s *Config) expand(lookup func(string) (string, bool)) error {
 // applyDefaults fills unset fields.
 func (s *Config) applyDefaults() {
 	if s.Perms == 0 {
-		s.Perms = DefaultPerms
+		s.Perms = defaultPerms
 	}
 	if s.CheckTimeout == 0 {
-		s.CheckTimeout = DefaultCheckTimeout
+		s.CheckTimeout = defaultCheckTimeout
 	}
 	if s.WaitMin == 0 {
-		s.WaitMin = DefaultWaitMin
+		s.WaitMin = defaultWaitMin
 	}
 	if s.WaitMax == 0 {
-		s.WaitMax = DefaultWaitMax
+		s.WaitMax = defaultWaitMax
 	}
 	if s.ReloadTimeout == 0 {
-		s.ReloadTimeout = DefaultReloadTimeout
+		s.ReloadTimeout = defaultReloadTimeout
 	}
 	if s.Mode == reloadUnset {
 		s.Mode = ReloadNone
