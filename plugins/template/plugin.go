@@ -62,6 +62,8 @@ type Plugin struct {
 	running     []byte
 	runningOK   bool
 	runningRead bool // running was initialised from the installed file
+	recheck     bool // HAProxy was not running: compare its servers again soon
+	absent      bool // HAProxy was not running at the last look
 }
 
 // New returns a template plugin, ready to decode its table into.
@@ -174,6 +176,11 @@ const (
 	sweepMax   = 2 * time.Second
 )
 
+// recheckDelay is how soon runtime mode looks at HAProxy's servers again
+// after finding it not running: it may have been starting from the
+// previous file.
+const recheckDelay = time.Second
+
 // run is the render loop: wait for an event, wait for quiet, apply; retry
 // failed reloads with backoff; in runtime mode, delete drained servers.
 func (p *Plugin) run(parent context.Context) {
@@ -207,10 +214,15 @@ func (p *Plugin) run(parent context.Context) {
 			nextSweep()
 			continue
 		}
+		p.recheck = false
 		ok := p.apply(ctx)
 		sweep.Stop()
 		sweepDelay = 0
 		nextSweep()
+		if ok && p.recheck {
+			retry.Reset(recheckDelay)
+			continue
+		}
 		if ok {
 			backoff = 0
 			retry.Stop()

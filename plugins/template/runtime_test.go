@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -243,5 +244,44 @@ func TestRuntimeReloadFallbacks(t *testing.T) {
 				t.Errorf("status %q, want ready", st.Description)
 			}
 		})
+	}
+}
+
+// TestRuntimeRecheck: the plugin found HAProxy not running and installed
+// the file, but HAProxy then starts from the previous file (it was already
+// reading it): the plugin looks again and adds the missing server, with no
+// further membership event.
+func TestRuntimeRecheck(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	s := setupFiles(t, dir, port, haproxyTemplate)
+	s.Mode = ReloadRuntime
+	previous := filepath.Join(dir, "previous.cfg")
+	b, err := os.ReadFile(s.Destination)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(previous, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHost(t)
+	p := newPlugin(s)
+	startPlugin(t, h, p)
+	c := newCluster(h.Bus())
+	a := startWebNode(t, 51, "web-a")
+	c.join(a.member())
+	eventually(t, 5*time.Second, "web-a in the file", func() bool {
+		cfg, _ := os.ReadFile(s.Destination)
+		return strings.Contains(string(cfg), "server web-a ")
+	})
+	old := s
+	old.Destination = previous
+	hp := startHAProxy(t, old, port)
+	if got := hp.statNames(t); got != "" {
+		t.Fatalf("HAProxy from the previous file has servers %q", got)
+	}
+	hp.waitServed(t, "web-a", 10*time.Second)
+	if r := hp.reloads(t); r != 0 {
+		t.Errorf("haproxy reloaded %d times, want 0", r)
 	}
 }

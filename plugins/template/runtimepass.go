@@ -48,9 +48,15 @@ func (p *Plugin) passRuntime(ctx context.Context, out []byte, changed, force boo
 		if p.live == nil {
 			live, err := p.readLive(ctx)
 			if errors.Is(err, errNotRunning) {
-				p.log.Info("template: haproxy not running; it will read the file when it starts", "stats_socket", p.StatsSocket)
+				// It reads the file when it starts; but it may be starting
+				// from the previous one right now: look again soon.
+				if !p.absent {
+					p.log.Info("template: haproxy not running; it will read the file when it starts", "stats_socket", p.StatsSocket)
+				}
+				p.absent, p.recheck = true, true
 				return true
 			}
+			p.absent = false
 			if err != nil {
 				p.log.Warn("template: reading haproxy's servers failed, reloading it", "error", err)
 			}
