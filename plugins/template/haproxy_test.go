@@ -63,7 +63,10 @@ func TestJoinLeave(t *testing.T) {
 				cfg, _ := os.ReadFile(s.Destination)
 				return !strings.Contains(string(cfg), a.member().Addr)
 			})
-			eventually(t, 5*time.Second, "show stat to list web-b only", func() bool { return hp.statNames(t) == "web-b" })
+			if !within(10*time.Second, func() bool { return hp.statNames(t) == "web-b" }) {
+				t.Fatalf("show stat lists %q, want web-b only; servers state:\n%s\nconnections:\n%s\nplugin: %+v",
+					hp.statNames(t), hp.cli(t, "show servers state web"), hp.cli(t, "show servers conn web"), p.Status())
+			}
 			if _, err := os.Stat(s.Destination + ".bak"); err != nil {
 				t.Errorf("no backup kept: %v", err)
 			}

@@ -366,6 +366,16 @@ func (h *haproxy) served(n int) map[string]int {
 	return seen
 }
 
+// within polls cond until it holds (true) or the timeout passes (false).
+func within(timeout time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // liveServer is what the plugin knows of one server of the managed
@@ -18,8 +19,18 @@ type liveServer struct {
 	// for servers read back from HAProxy, which does not tell them.
 	args      string
 	argsKnown bool
-	// draining: in maintenance, deleted once its connections are gone.
-	draining bool
+	// draining: in maintenance, deleted once its connections are gone;
+	// since when.
+	draining      bool
+	drainingSince time.Time
+}
+
+// setDraining marks the server in maintenance (or in service) from now.
+func (s *liveServer) setDraining(d bool) {
+	if d && !s.draining {
+		s.drainingSince = time.Now()
+	}
+	s.draining = d
 }
 
 // liveServers are the managed backend's servers in HAProxy, by name.
@@ -160,16 +171,17 @@ func runOps(ctx context.Context, sock string, live liveServers, want []serverLin
 		switch {
 		case strings.HasPrefix(op.cmd, "add server "):
 			w := byName[op.server]
-			live[op.server] = &liveServer{addr: w.Addr, args: w.Args, argsKnown: true, draining: true}
-		case strings.HasPrefix(op.cmd, "set server "):
+			live[op.server] = &liveServer{addr: w.Addr, args: w.Args, argsKnown: true}
+			live[op.server].setDraining(true)
+		case strings.HasPrefix(op.cmd, "set server ") && strings.Contains(op.cmd, " addr "):
 			live[op.server].addr = byName[op.server].Addr
 		case strings.HasPrefix(op.cmd, "enable server "):
-			live[op.server].draining = false
+			live[op.server].setDraining(false)
 		case strings.HasPrefix(op.cmd, "disable server "):
-			live[op.server].draining = true
+			live[op.server].setDraining(true)
 		case strings.HasPrefix(op.cmd, "del server "):
 			if strings.Contains(answer, answerBusy) {
-				live[op.server].draining = true
+				live[op.server].setDraining(true)
 			} else {
 				delete(live, op.server)
 			}
@@ -179,7 +191,7 @@ func runOps(ctx context.Context, sock string, live liveServers, want []serverLin
 	// file has it, not draining.
 	for _, w := range want {
 		if l := live[w.Name]; l != nil && w.hasKeyword("disabled") {
-			l.draining = false
+			l.setDraining(false)
 		}
 	}
 	return nil
@@ -188,17 +200,83 @@ func runOps(ctx context.Context, sock string, live liveServers, want []serverLin
 // sweepOps are the deletions still owed: draining servers not wanted.
 func sweepOps(backend string, live liveServers) []cliOp {
 	var ops []cliOp
-	names := make([]string, 0, len(live))
-	for n, s := range live {
+	for _, n := range live.drainingNames() {
+		ops = append(ops, delOp(backend+"/"+n, n))
+	}
+	return ops
+}
+
+// drainingNames returns the draining servers' names, sorted.
+func (l liveServers) drainingNames() []string {
+	var names []string
+	for n, s := range l {
 		if s.draining {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		ops = append(ops, delOp(backend+"/"+n, n))
+	return names
+}
+
+// repurgeAfter is how long a server drains before the sweep looks at its
+// connections. A connection in use when the server entered maintenance
+// can go back to its idle pool afterwards, and HAProxy 2.6's periodic
+// purge may keep a lone idle connection for good: `del server` is then
+// refused as long as the server keeps it open. Entering maintenance drops
+// the pool, so repurgeOps enters it again.
+const repurgeAfter = time.Second
+
+// repurgeOps puts the servers named, draining for repurgeAfter with only
+// idle connections left (idleOnly), through "drain" (weight 0: no new
+// request) and maintenance again, then deletes them.
+func repurgeOps(backend string, live liveServers, idleOnly map[string]bool, now time.Time) []cliOp {
+	var ops []cliOp
+	for _, n := range live.drainingNames() {
+		if !idleOnly[n] || now.Sub(live[n].drainingSince) < repurgeAfter {
+			continue
+		}
+		srv := backend + "/" + n
+		ops = append(ops,
+			cliOp{cmd: "set server " + srv + " state drain", ok: emptyAnswer, server: n},
+			cliOp{cmd: "set server " + srv + " state maint", ok: emptyAnswer, server: n},
+			delOp(srv, n))
 	}
 	return ops
+}
+
+// parseIdleOnly reads `show servers conn <backend>` and returns the
+// servers with idle connections and none in use:
+//
+//	# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[2]
+//	web/web-a 3/1 127.0.0.11 38753 - 5000 0 0 0 1 0 -1 1 1 0
+func parseIdleOnly(out, backend string) (map[string]bool, error) {
+	col := map[string]int{}
+	idle := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "# ") {
+			for i, h := range strings.Fields(l[2:]) {
+				col[h] = i
+			}
+			continue
+		}
+		f := strings.Fields(l)
+		used, ok1 := col["used_cur"]
+		cur, ok2 := col["idle_cur"]
+		if len(f) == 0 {
+			continue
+		}
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("show servers conn: no used_cur or idle_cur column in %q", oneLine(out))
+		}
+		be, name, found := strings.Cut(f[0], "/")
+		if !found || be != backend || len(f) <= max(used, cur) {
+			continue
+		}
+		if f[used] == "0" && f[cur] != "0" {
+			idle[name] = true
+		}
+	}
+	return idle, nil
 }
 
 // readLive reads the backend's servers from HAProxy (`show servers state`):
@@ -248,7 +326,9 @@ func parseServersState(out, backend string) (liveServers, error) {
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, fmt.Errorf("show servers state: line %q: %w", oneLine(l), err)
 		}
-		live[f[col["srv_name"]]] = &liveServer{addr: netip.AddrPortFrom(ip, uint16(port)), draining: admin&adminMaint != 0}
+		s := &liveServer{addr: netip.AddrPortFrom(ip, uint16(port))}
+		s.setDraining(admin&adminMaint != 0)
+		live[f[col["srv_name"]]] = s
 	}
 	for _, h := range []string{"be_name", "srv_name", "srv_addr", "srv_port", "srv_admin_state"} {
 		if _, ok := col[h]; !ok {

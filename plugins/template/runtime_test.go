@@ -91,11 +91,14 @@ func runtimeSetup(t *testing.T, tmpl string) (*haproxy, *Plugin, *cluster, Confi
 // TestRuntimeDrain: a member that leaves while a request to it is in
 // flight: its server goes into maintenance (no new request reaches it), the
 // request is answered, and the server is deleted once its connection is
-// gone. A member that leaves and comes back while its server drains is put
+// gone. That connection goes back to the server's idle pool after the
+// request (the member's server keeps it open), and HAProxy's own purge is
+// an hour away here: the plugin has to make HAProxy drop it (repurgeOps).
+// A member that leaves and comes back while its server drains is put
 // back in service under the same name; one that comes back at another
 // address keeps its name. No reload at all.
 func TestRuntimeDrain(t *testing.T) {
-	hp, p, c, _ := runtimeSetup(t, haproxyTemplate)
+	hp, p, c, _ := runtimeSetup(t, strings.Replace(haproxyTemplate, "pool-purge-delay 5s", "pool-purge-delay 1h", 1))
 	a := startWebNode(t, 11, "web-a")
 	b := startWebNode(t, 12, "web-b")
 	c.join(a.member())
@@ -126,7 +129,7 @@ func TestRuntimeDrain(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the held request was not answered")
 	}
-	eventually(t, 5*time.Second, "web-a deleted once drained", func() bool { return hp.statNames(t) == "web-b" })
+	eventually(t, 15*time.Second, "web-a deleted once drained", func() bool { return hp.statNames(t) == "web-b" })
 
 	// web-b leaves with a request in flight, and comes back while it drains.
 	held = hp.holdSlow()

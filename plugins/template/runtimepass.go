@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // passRuntime is a pass in runtime mode.
@@ -104,6 +105,7 @@ func (p *Plugin) syncServers(ctx context.Context, want []serverLine) bool {
 	p.mu.Lock()
 	p.st.runtimeUpdates++
 	p.mu.Unlock()
+	p.showServers()
 	return true
 }
 
@@ -147,7 +149,22 @@ func (p *Plugin) sweep(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.ReloadTimeout)
 	defer cancel()
-	if err := runOps(ctx, p.StatsSocket, p.live, nil, ops); err != nil {
+	err := runOps(ctx, p.StatsSocket, p.live, nil, ops)
+	if err == nil && p.draining() > 0 {
+		// Still refused: servers left with idle connections only go
+		// through maintenance again (see repurgeAfter).
+		var out string
+		if out, err = cliCommand(ctx, p.StatsSocket, "show servers conn "+p.Backend); err == nil {
+			var idle map[string]bool
+			if idle, err = parseIdleOnly(out, p.Backend); err == nil {
+				if ops := repurgeOps(p.Backend, p.live, idle, time.Now()); len(ops) > 0 {
+					p.log.Info("template: draining servers with idle connections only enter maintenance again", "servers", len(ops)/3)
+					err = runOps(ctx, p.StatsSocket, p.live, nil, ops)
+				}
+			}
+		}
+	}
+	if err != nil {
 		p.log.Warn("template: deleting drained servers failed; reading haproxy's servers again", "error", err)
 		p.live, _ = readLive(ctx, p.StatsSocket, p.Backend)
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBackendServers: the managed backend's server lines are read, in
@@ -153,5 +154,42 @@ func TestParseServersState(t *testing.T) {
 	}
 	if _, err := parseServersState("Can't find backend.\n", "web"); err == nil {
 		t.Error("no error for a missing backend")
+	}
+}
+
+// TestRepurge: a server draining for repurgeAfter with idle connections
+// only goes through drain and maintenance again before its deletion; one
+// with a connection in use, or draining for less, is only deleted.
+func TestRepurge(t *testing.T) {
+	out := "# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[2]\n" +
+		"web/web-a 3/1 127.0.0.11 38753 - 5000 0 0 0 1 0 -1 1 1 0\n" +
+		"web/web-b 3/2 127.0.0.12 37537 - 5000 1 1 1 2 0 -1 2 1 1\n" +
+		"web/web-c 3/3 127.0.0.13 18094 - 0 0 0 0 0 0 0 0\n" +
+		"other/web-d 4/1 127.0.0.14 1 - 5000 0 0 0 1 0 -1 1 1 0\n"
+	idle, err := parseIdleOnly(out, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(idle, map[string]bool{"web-a": true}) {
+		t.Errorf("idle only = %v, want web-a", idle)
+	}
+	now := time.Now()
+	live := liveServers{
+		"web-a": {draining: true, drainingSince: now.Add(-2 * repurgeAfter)},
+		"web-b": {draining: true, drainingSince: now.Add(-2 * repurgeAfter)},
+		"web-e": {draining: true, drainingSince: now},
+		"web-f": {},
+	}
+	idle["web-e"] = true
+	var cmds []string
+	for _, op := range repurgeOps("web", live, idle, now) {
+		cmds = append(cmds, op.cmd)
+	}
+	want := []string{"set server web/web-a state drain", "set server web/web-a state maint", "del server web/web-a"}
+	if !reflect.DeepEqual(cmds, want) {
+		t.Errorf("repurge = %q, want %q", cmds, want)
+	}
+	if _, err := parseIdleOnly("Can't find backend.\n", "web"); err == nil {
+		t.Error("no error without the columns")
 	}
 }
