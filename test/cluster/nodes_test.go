@@ -40,7 +40,13 @@ type balancer struct {
 	cfg, tmpl string
 	// admin is HAProxy's stats socket.
 	admin string
+	// text is the template (rootfs/ha's, with admin as its stats socket).
+	text string
 }
+
+// templateText returns the balancer's haproxy.cfg template: rootfs/ha's
+// own in every mode (the modes differ in how the plugin applies it).
+func (b *balancer) templateText(balancerMode) string { return b.text }
 
 // balancerMode says how the balancer's template plugin applies changes.
 type balancerMode int
@@ -70,7 +76,8 @@ func (c *cluster) startBalancer(mode balancerMode) *balancer {
 	dir := t.TempDir()
 	b := &balancer{cfg: filepath.Join(dir, "haproxy.cfg"), tmpl: filepath.Join(dir, "haproxy.cfg.tmpl"),
 		admin: filepath.Join(dir, "admin.sock")}
-	text := imageTemplate(t, b.admin)
+	b.text = imageTemplate(t, b.admin)
+	text := b.templateText(mode)
 	if err := os.WriteFile(b.tmpl, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
