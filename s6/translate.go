@@ -1,0 +1,322 @@
+package s6
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/corralhq/corral/s6/execline"
+	"github.com/corralhq/corral/services"
+)
+
+// Unit is one s6 service as corral runs it: a services.Service plus the
+// fields the engine is gaining for s6's semantics.
+type Unit struct {
+	// Service is the definition in corral's terms.
+	Service *services.Service
+	// Wants are services this one starts after without requiring them.
+	Wants []string
+	// Autostart is false for a service not started at boot: not in s6's
+	// top bundle, or a legacy longrun with a down file.
+	Autostart bool
+	// Finish is a longrun's finish script (run with 4 more arguments after
+	// each exit), and FinishTimeout its time limit (0: none).
+	Finish        []string
+	FinishTimeout time.Duration
+	// StopCommand is a oneshot's down command, run when it is stopped.
+	StopCommand []string
+	// StdoutTo names the service whose stdin reads this one's stdout.
+	StdoutTo string
+	// ClearEnv gives the process PATH only (plus Service.Env), not the
+	// container environment.
+	ClearEnv bool
+	// Definition is what the unit was made from.
+	Definition *Definition
+}
+
+// Options are what Translate needs besides the tree.
+type Options struct {
+	// Config holds the S6_* variables.
+	Config Config
+	// Exe is corral's executable; internal steps run it as an applet
+	// (Exe --applet NAME ARGS...).
+	Exe string
+	// Execlineb is the path of execlineb, or "" when it is not installed.
+	Execlineb string
+	// Layout is where the live directories are (DefaultLayout in images).
+	Layout Layout
+	// LookPath finds a program the way the services will (their PATH); a
+	// command that is not found gets a warning. nil skips the check.
+	LookPath func(file string) (string, error)
+}
+
+// Applet returns the argv that runs corral's applet name.
+func (o Options) Applet(name string, args ...string) []string {
+	return append([]string{o.Exe, "--applet", name}, args...)
+}
+
+// DefaultFinishTimeout is s6's time limit of a finish script.
+const DefaultFinishTimeout = 5 * time.Second
+
+// Translate turns the tree into units in dependency order, and returns
+// the tree's problems with the ones found while resolving it.
+func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
+	probs := problems(append([]*Problem{}, t.Problems...))
+	r := t.resolve(o.Config.CmdWaitForServices, &probs)
+	auto := r.autostart()
+	var units []*Unit
+	for _, n := range r.sortedDeps() {
+		d := t.Defs[n]
+		u := &Unit{Definition: d, Autostart: auto[n], ClearEnv: !o.Config.KeepEnv}
+		svc := &services.Service{
+			Name:          n,
+			File:          d.Dir,
+			After:         r.deps[n],
+			StopSignal:    syscall.SIGTERM,
+			StopTimeout:   services.DefaultStopTimeout,
+			ReloadSignal:  syscall.SIGHUP,
+			RestartWindow: services.DefaultRestartWindow,
+			Backoff: services.Backoff{
+				Initial: services.DefaultBackoffInitial, Max: services.DefaultBackoffMax,
+				Multiplier: services.DefaultBackoffMult, Reset: services.DefaultBackoffReset,
+				Min: services.DefaultBackoffMin,
+			},
+			Log: logFor(o.Config),
+		}
+		u.Service = svc
+		var ok bool
+		if d.Kind == Longrun {
+			ok = o.longrun(u, &probs)
+		} else {
+			ok = o.oneshot(u, &probs)
+		}
+		if !ok {
+			r.exclude(d.Dir, n, "left out")
+			continue
+		}
+		if _, has := r.deps[ContFinish]; has && n != ContFinish {
+			svc.After = append([]string{ContFinish}, svc.After...)
+		}
+		units = append(units, u)
+	}
+	// A unit left out above takes its dependents with it.
+	kept := map[string]bool{}
+	for _, u := range units {
+		kept[u.Service.Name] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		out := units[:0]
+		for _, u := range units {
+			bad := ""
+			for _, a := range u.Service.After {
+				if !kept[a] {
+					bad = a
+					break
+				}
+			}
+			if bad != "" {
+				probs.fatal(u.Definition.Dir, u.Service.Name, "depends on %q, which is left out", bad)
+				kept[u.Service.Name] = false
+				changed = true
+				continue
+			}
+			out = append(out, u)
+		}
+		units = out
+	}
+	for _, u := range units {
+		u.Service.Hash = hashUnit(u)
+	}
+	return order(units), probs
+}
+
+// logFor is where s6 services' output goes under S6_LOGGING.
+func logFor(c Config) services.Log {
+	return services.Log{
+		Prefix:     c.Logging == 1,
+		Console:    c.Logging != 2,
+		Files:      c.Logging >= 1,
+		Timestamps: true,
+		MaxSize:    services.DefaultLogMaxSize,
+		Keep:       services.DefaultLogKeep,
+	}
+}
+
+// oneshot fills u for a oneshot: its up command, its down command, and
+// for the internal ones corral's applets.
+func (o Options) oneshot(u *Unit, probs *problems) bool {
+	d, svc := u.Definition, u.Service
+	svc.Type = services.Oneshot
+	svc.Restart = services.RestartNever
+	svc.WorkingDir = "/"
+	svc.Env = map[string]string{"RC_NAME": d.Name}
+	svc.Timeout = d.TimeoutUp
+	switch d.Name {
+	case FixAttrs:
+		if isDir(d.Dir) {
+			svc.Command = o.Applet("s6-fix-attrs", d.Dir)
+		}
+	case LegacyContInit:
+		if isDir(d.Dir) {
+			svc.Command = o.Applet("s6-cont-init", d.Dir)
+		}
+	case LegacyServices:
+	case ContFinish:
+		u.StopCommand = o.Applet("s6-cont-finish", d.Dir)
+	default:
+		var ok bool
+		if svc.Command, ok = o.script(d, d.Up, d.UpPath, probs); !ok {
+			return false
+		}
+		if d.Down != nil {
+			if u.StopCommand, ok = o.script(d, d.Down, d.DownPath, probs); !ok {
+				return false
+			}
+		}
+	}
+	if svc.Command == nil {
+		// Nothing to run: it succeeds at once, as s6-rc's runner does
+		// with an empty command line.
+		svc.Command = o.Applet("true")
+	}
+	return true
+}
+
+// script returns the argv of an up or down file.
+func (o Options) script(d *Definition, s *execline.Script, path string, probs *problems) ([]string, bool) {
+	argv, err := s.Command(o.Execlineb)
+	if err != nil {
+		probs.fatal(path, d.Name, "%v", err)
+		return nil, false
+	}
+	if s.Maybe && o.Execlineb == "" {
+		probs.warn(path, d.Name, "run directly although %s: install execline if it needs execline's substitution", s.Reason)
+	}
+	if len(argv) > 0 && o.LookPath != nil && s.Kind == execline.Direct {
+		if _, err := o.LookPath(argv[0]); err != nil {
+			probs.warn(path, d.Name, "%s is not installed (yet): the command will fail unless something creates it before it runs", argv[0])
+		}
+	}
+	return argv, true
+}
+
+// longrun fills u for a longrun: run from its live directory under /run.
+func (o Options) longrun(u *Unit, probs *problems) bool {
+	d, svc := u.Definition, u.Service
+	svc.Type = services.Longrun
+	svc.Restart = services.RestartAlways
+	svc.MaxRestarts = 0 // s6 never gives up on a longrun
+	name := d.Name
+	if d.LoggerOf != "" {
+		name = d.LoggerOf + "/log"
+	}
+	svc.WorkingDir = o.liveDir(d)
+	svc.Command = []string{"./run", name}
+	if d.Finish != "" {
+		u.Finish = []string{"./finish"}
+		u.FinishTimeout = DefaultFinishTimeout
+		if d.HasTimeoutFinish {
+			u.FinishTimeout = d.TimeoutFinish
+		}
+	}
+	if d.NotificationFD > 0 {
+		// s6 never kills a service for not being ready; timeout-up (an
+		// s6-rc transition limit) bounds the wait when it is set.
+		svc.Ready = &services.Ready{NotifyFD: d.NotificationFD, Timeout: d.TimeoutUp}
+	}
+	if d.DownSignal != 0 {
+		svc.StopSignal = d.DownSignal
+	}
+	if d.ReloadSignal != 0 {
+		svc.ReloadSignal = d.ReloadSignal
+	}
+	switch {
+	case d.TimeoutKill > 0:
+		svc.StopTimeout = d.TimeoutKill
+	case d.Legacy:
+		svc.StopTimeout = o.Config.ServicesGraceTime + o.Config.KillGraceTime
+	case d.TimeoutDown > 0:
+		svc.StopTimeout = d.TimeoutDown
+	}
+	if svc.StopTimeout <= 0 {
+		svc.StopTimeout = time.Millisecond // S6_*GRACETIME=0: SIGKILL at once
+	}
+	u.StdoutTo = d.Logger
+	return true
+}
+
+// liveDir is where d runs from.
+func (o Options) liveDir(d *Definition) string {
+	l := o.Layout
+	if d.LoggerOf != "" {
+		return filepath.Join(l.LegacyLiveDir(d.LoggerOf), "log")
+	}
+	if d.Legacy {
+		return l.LegacyLiveDir(d.Name)
+	}
+	return l.LiveDir(d.Name)
+}
+
+// hashUnit identifies u's definition: two units with equal hashes are the
+// same service (services.Compare uses it to tell changed services).
+func hashUnit(u *Unit) string {
+	c := *u.Service
+	c.Hash, c.File = "", ""
+	h := sha256.New()
+	b, _ := json.Marshal(struct {
+		S         services.Service
+		Wants     []string
+		Autostart bool
+		Finish    []string
+		FT        time.Duration
+		Stop      []string
+		StdoutTo  string
+		ClearEnv  bool
+		Digest    string
+	}{c, u.Wants, u.Autostart, u.Finish, u.FinishTimeout, u.StopCommand, u.StdoutTo, u.ClearEnv, u.Definition.Digest})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// order sorts units so that each comes after its After and Wants, ties
+// broken by name.
+func order(units []*Unit) []*Unit {
+	byName := map[string]*Unit{}
+	for _, u := range units {
+		byName[u.Service.Name] = u
+	}
+	waiting := map[string]int{}
+	dependents := map[string][]string{}
+	for _, u := range units {
+		for _, a := range append(append([]string{}, u.Service.After...), u.Wants...) {
+			if byName[a] != nil {
+				waiting[u.Service.Name]++
+				dependents[a] = append(dependents[a], u.Service.Name)
+			}
+		}
+	}
+	var ready []string
+	for _, u := range units {
+		if waiting[u.Service.Name] == 0 {
+			ready = append(ready, u.Service.Name)
+		}
+	}
+	var out []*Unit
+	for len(ready) > 0 {
+		sort.Strings(ready)
+		n := ready[0]
+		ready = ready[1:]
+		out = append(out, byName[n])
+		for _, d := range dependents[n] {
+			if waiting[d]--; waiting[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	return out
+}
