@@ -40,6 +40,10 @@ type config struct {
 	noLogFiles  bool
 	noWatch     bool
 	main        []string
+	// s6 is the s6-overlay mode (auto, on, off); logLevelSet tells whether
+	// --log-level or CORRAL_LOG_LEVEL chose the level.
+	s6          string
+	logLevelSet bool
 }
 
 func envOr(key, def string) string {
@@ -61,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 	fs.BoolVar(&c.noWatch, "no-watch", false, "do not watch --services-dir; apply changes on SIGHUP or `supervisorctl update` only")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("CORRAL_LOG_LEVEL", "info"), "corral's own log level: debug, info, warn, error (env CORRAL_LOG_LEVEL)")
+	fs.StringVar(&c.s6, "s6", envOr("CORRAL_S6", "auto"), "s6-overlay mode: auto (on when the image has s6-overlay's trees or S6_* variables), on, off (env CORRAL_S6)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: corral [flags] [--] [command [args...]]\n\n"+
@@ -81,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 		return nil, 0, true
 	}
 	c.main = fs.Args()
+	_, c.logLevelSet = os.LookupEnv("CORRAL_LOG_LEVEL")
+	fs.Visit(func(f *flag.Flag) { c.logLevelSet = c.logLevelSet || f.Name == "log-level" })
 	return c, 0, false
 }
 
@@ -102,11 +109,18 @@ func newLogger(level string) (*slog.Logger, error) {
 }
 
 func main() {
+	if code, ok := appletMain(os.Args); ok { // with-contenv, s6-svc... (applet.go)
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
 	c, code, exit := parseFlags(args, os.Stderr)
+	if exit {
+		return code
+	}
+	s6c, code, exit := setupS6(c) // s6-overlay mode (s6setup.go); nil when off
 	if exit {
 		return code
 	}
@@ -132,6 +146,7 @@ func run(args []string) int {
 			return logfile.CurrentPath(c.logDir, service, stream)
 		}
 	}
+	s6c.configure(&opts)
 	sup, err := supervisor.New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
@@ -166,7 +181,8 @@ func run(args []string) int {
 		}()
 	}
 	var _ server.Controller = sup
-	code = sup.Run(ctx, c.main)
+	s6c.start(ctx, sup)
+	code = s6c.finish(sup.Run(ctx, c.main), len(c.main) > 0)
 	// Close the control socket (and remove its file) before exiting, so
 	// that a client sees "no such file" rather than a dead socket.
 	cancel()

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/corralhq/corral/s6"
+	"github.com/corralhq/corral/supervisor"
+)
+
+// setupS6 turns s6-overlay mode on when the image wants it (--s6), boots
+// as s6-overlay does, and adapts corral's command line: S6_CMD_ARG0 goes
+// before the main command, S6_VERBOSITY sets corral's log level unless
+// --log-level does. It returns nil when the mode is off; exit is set when
+// the container must stop at once with code (a failed S6_STAGE2_HOOK with
+// S6_BEHAVIOUR_IF_STAGE2_FAILS=2, or a broken /run).
+func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
+	on, err := s6Wanted(c.s6, s6.DefaultLayout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return nil, 2, true
+	}
+	if !on {
+		return nil, 0, false
+	}
+	if !c.logLevelSet {
+		env := func(k string) (string, bool) { return os.LookupEnv(k) }
+		c.logLevel = verbosityLevel(s6.ReadConfig(env, env).Verbosity)
+	}
+	log, err := newLogger(c.logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return nil, 2, true
+	}
+	compat, err = newS6Compat(log, c.servicesDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return nil, 111, true
+	}
+	if err := compat.boot(); err != nil {
+		var h *errHalt
+		if errors.As(err, &h) {
+			return nil, h.code, true
+		}
+		fmt.Fprintln(os.Stderr, "corral:", err)
+		return nil, 111, true
+	}
+	if !c.logLevelSet {
+		c.logLevel = verbosityLevel(compat.cfg.Verbosity)
+	}
+	if len(c.main) > 0 && len(compat.cfg.CmdArg0) > 0 {
+		c.main = append(append([]string{}, compat.cfg.CmdArg0...), c.main...)
+	}
+	return compat, 0, false
+}
+
+// verbosityLevel maps S6_VERBOSITY to corral's log level.
+func verbosityLevel(v int) string {
+	switch {
+	case v <= 0:
+		return "error"
+	case v == 1:
+		return "warn"
+	case v == 2:
+		return "info"
+	}
+	return "debug"
+}
+
+// configure sets the engine options s6-overlay mode needs.
+func (c *s6Compat) configure(opts *supervisor.Options) {
+	if c == nil {
+		return
+	}
+	opts.Env = os.Environ()
+	// The main command gets S6_KILL_GRACETIME after SIGTERM; 0 kills it at once.
+	opts.MainStopTimeout = max(c.cfg.KillGraceTime, time.Millisecond)
+	configureEngine(c, opts)
+}
+
+// start runs what accompanies the engine in s6-overlay mode.
+func (c *s6Compat) start(ctx context.Context, sup stage2Watch) {
+	if c == nil {
+		return
+	}
+	go c.watchStage2(ctx, sup)
+}
+
+// finish returns the container's exit code under s6-overlay's rules.
+func (c *s6Compat) finish(code int, hasMain bool) int {
+	if c == nil {
+		return code
+	}
+	return c.exitCode(code, hasMain)
+}
