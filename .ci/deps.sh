@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what the tests (or the demo) use, when
 # something is missing. Idempotent; needs root for apt-get.
 #   .ci/deps.sh test   everything the tests use
-#   .ci/deps.sh demo   what `make demo` needs on the host (debootstrap)
+#   .ci/deps.sh demo   what `make demo` needs on the host (debootstrap, docker-compose)
 set -euo pipefail
 what=${1:-test}
 case "$what" in
@@ -19,9 +19,10 @@ test)
 		procps psmisc      # ps, pkill
 		gcc libc6-dev      # the orphan-forking test helper
 		curl wrk hyperfine # end-to-end checks and load
+		docker-compose     # compose.yaml in test/e2e (Swarm is the engine's own)
 	)
 	;;
-demo) packages=(debootstrap curl) ;;
+demo) packages=(debootstrap curl docker-compose) ;;
 *)
 	echo "usage: $0 test|demo" >&2
 	exit 2

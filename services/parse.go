@@ -251,6 +251,10 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		}
 	}
 
+	if err := p.lifecycle(raw, s, lookup); err != nil {
+		return nil, err
+	}
+
 	// User, group, working directory.
 	var err error
 	if s.User, err = p.idName("user", raw.User); err != nil {

@@ -32,4 +32,6 @@ type instanceExit struct {
 	status plugins.ExitStatus
 	// err is set when a plugin failed, or a start failed before running.
 	err error
+	// pid is the process that ended (its process group's id); 0 for plugins.
+	pid int
 }

@@ -100,7 +100,7 @@ wait:
 			}
 		}
 	}
-	s.shuttingDown.Store(true)
+	s.stopping.Store(true)
 	stopWatch()
 	s.applyMu.Lock() // no live update from here on
 	defer s.applyMu.Unlock()
@@ -112,23 +112,24 @@ wait:
 	if code == codeFromSignal {
 		code = 0
 	}
-	s.stopAll(context.Background())
+	s.stopUnits(context.Background(), s.names())
 	reaper.Reap()
 	s.closeAllSinks() // flush the log files
 	return code
 }
 
-// closeAllSinks closes every unit's output sinks.
+// closeAllSinks flushes and closes every unit's output sinks.
 func (s *Supervisor) closeAllSinks() {
+	for _, u := range s.allUnits() {
+		_ = u.send(context.Background(), message{kind: msgCloseSinks})
+	}
+}
+
+// names returns the names of every unit.
+func (s *Supervisor) names() []string {
 	s.mu.Lock()
-	units := make([]*unit, 0, len(s.units))
-	for _, u := range s.units {
-		units = append(units, u)
-	}
-	s.mu.Unlock()
-	for _, u := range units {
-		u.closeSinks()
-	}
+	defer s.mu.Unlock()
+	return append([]string(nil), s.order...)
 }
 
 // mainResult is how the main command ended; ran is false when shutdown
@@ -157,7 +158,7 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 	}
 	_, ttyErr := unix.IoctlGetTermios(0, unix.TCGETS)
 	s.mainMu.Lock()
-	if s.shuttingDown.Load() {
+	if s.stopping.Load() {
 		s.mainMu.Unlock()
 		exit <- mainResult{}
 		return

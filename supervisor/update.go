@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/services"
@@ -91,7 +92,7 @@ func (s *Supervisor) Update(ctx context.Context) (control.ConfigDiff, error) {
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	if s.shuttingDown.Load() {
+	if s.stopping.Load() {
 		return control.ConfigDiff{}, control.ErrShuttingDown
 	}
 	p, err := s.planUpdate()
@@ -114,15 +115,14 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	for name, e := range p.kept {
 		next.Services = append(next.Services, running.Get(name))
 		if u, ok := s.unit(name); ok {
-			u.mu.Lock()
-			u.st.ConfigError = e.Error()
-			u.mu.Unlock()
+			_ = u.send(ctx, message{kind: msgInvalid, err: e})
 			u.log.Error("service file is invalid: keeping the running definition", "err", e)
 		}
 	}
-	sortByDependency(next)
+	next.Services = services.Order(next.Services)
 
-	// Restart the changed services and, transitively, what depends on them.
+	// Stop the changed services and, transitively, what comes after them,
+	// and the removed ones; start them again below.
 	restart := map[string]bool{}
 	for _, n := range p.diff.Changed {
 		restart[n] = true
@@ -131,20 +131,10 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 		}
 	}
 	for _, n := range p.diff.Removed {
-		restart[n] = true // stopped, then dropped below
+		restart[n] = true
 	}
-	// Stop in reverse dependency order of the running set.
-	for i := len(s.order) - 1; i >= 0; i-- {
-		n := s.order[i]
-		if !restart[n] {
-			continue
-		}
-		if u, ok := s.unit(n); ok {
-			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, control.ErrNotRunning) {
-				u.log.Warn("stop for update", "err", err)
-			}
-		}
-	}
+	s.stopUnits(ctx, slices.Collect(maps.Keys(restart)))
+
 	s.mu.Lock()
 	var removed []*unit
 	for _, n := range p.diff.Removed {
@@ -153,46 +143,51 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 			delete(s.units, n)
 		}
 	}
-	var toStart []*unit
+	type redefinition struct {
+		u   *unit
+		svc *services.Service
+	}
+	var (
+		toStart  []*unit
+		redefine []redefinition
+	)
 	s.order = s.order[:0]
 	for _, svc := range next.Services {
 		s.order = append(s.order, svc.Name)
 		u, ok := s.units[svc.Name]
-		switch {
-		case !ok:
-			u = newUnit(s, svc)
+		if !ok {
+			u = newUnit(s, s.log, svc)
 			s.units[svc.Name] = u
 			toStart = append(toStart, u)
-		case restart[svc.Name]:
-			if _, kept := p.kept[svc.Name]; !kept {
-				u.closeSinks()
-				u.mu.Lock()
-				u.svc = svc
-				u.st.ConfigError = ""
-				u.mu.Unlock()
-				u.openSinks()
-			}
+			continue
+		}
+		if _, kept := p.kept[svc.Name]; !kept {
+			// Changed and stopped, or the same definition (whose file name
+			// may have changed).
+			redefine = append(redefine, redefinition{u, svc})
+		}
+		if restart[svc.Name] {
 			toStart = append(toStart, u)
-		default:
-			if _, kept := p.kept[svc.Name]; !kept {
-				u.mu.Lock()
-				u.svc = svc // same definition; refresh the file name and hash
-				u.st.ConfigError = ""
-				u.mu.Unlock()
-			}
 		}
 	}
 	s.set = next
 	s.configErrs = next.Errors
 	s.mu.Unlock()
+	for _, r := range redefine {
+		if err := r.u.send(ctx, message{kind: msgRedefine, svc: r.svc}); err != nil {
+			r.u.log.Error("redefine for update", "err", err)
+		}
+	}
 	for _, u := range removed {
-		u.closeSinks()
-		if err := u.send(ctx, cmdQuit, 0); err != nil {
+		if err := u.send(ctx, message{kind: msgQuit}); err != nil {
 			u.log.Warn("removed service did not stop", "err", err)
 		}
 	}
 	for _, u := range toStart {
-		if err := u.send(ctx, cmdStart, 0); err != nil && !errors.Is(err, control.ErrAlreadyStarted) {
+		if !u.service().Autostart {
+			continue
+		}
+		if err := u.send(ctx, message{kind: msgStart}); err != nil && !errors.Is(err, control.ErrAlreadyStarted) {
 			u.log.Error("start for update", "err", err)
 		}
 	}
@@ -203,40 +198,6 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	for _, e := range next.Errors {
 		s.log.Error("bad service file", "err", e)
 	}
-}
-
-// sortByDependency puts a set whose services were appended back in
-// dependency order (each service after those it comes after), by name
-// among equals.
-func sortByDependency(set *services.Set) {
-	byName := map[string]*services.Service{}
-	names := make([]string, 0, len(set.Services))
-	for _, svc := range set.Services {
-		byName[svc.Name] = svc
-		names = append(names, svc.Name)
-	}
-	sort.Strings(names)
-	var out []*services.Service
-	seen := map[string]bool{}
-	var visit func(n string)
-	visit = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		svc, ok := byName[n]
-		if !ok {
-			return
-		}
-		for _, a := range svc.After {
-			visit(a)
-		}
-		out = append(out, svc)
-	}
-	for _, n := range names {
-		visit(n)
-	}
-	set.Services = out
 }
 
 // watch applies live changes of the services directory until ctx ends.

@@ -267,7 +267,7 @@ func TestWrongGossipKey(t *testing.T) {
 	c.waitWebUp("intruder")
 	// Give it several join attempts (one a second).
 	time.Sleep(3 * time.Second)
-	if got := c.served(c.haURL(), 12); strings.Join(got, ",") != "web1" {
+	if got := served(c.haURL(), 12); strings.Join(got, ",") != "web1" {
 		t.Errorf("served %v, want only web1: a node with another gossip key got in", got)
 	}
 	st, out := c.status("intruder")
