@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
-	"sort"
 	"syscall"
 	"time"
 
@@ -13,27 +12,15 @@ import (
 	"github.com/corralhq/corral/services"
 )
 
-// Unit is one s6 service as corral runs it: a services.Service plus the
-// fields the engine is gaining for s6's semantics.
+// Unit is one s6 service as corral runs it. Its Service uses the fields
+// made for s6's semantics: Autostart (false for a service s6-overlay does
+// not start at boot: outside the top bundle, or a legacy longrun with a
+// down file), Finish and FinishTimeout (./finish), StopCommand (a
+// oneshot's down), StdoutTo (log/run, producer-for) and ClearEnv (PATH
+// only, unless S6_KEEP_ENV).
 type Unit struct {
 	// Service is the definition in corral's terms.
 	Service *services.Service
-	// Wants are services this one starts after without requiring them.
-	Wants []string
-	// Autostart is false for a service not started at boot: not in s6's
-	// top bundle, or a legacy longrun with a down file.
-	Autostart bool
-	// Finish is a longrun's finish script (run with 4 more arguments after
-	// each exit), and FinishTimeout its time limit (0: none).
-	Finish        []string
-	FinishTimeout time.Duration
-	// StopCommand is a oneshot's down command, run when it is stopped.
-	StopCommand []string
-	// StdoutTo names the service whose stdin reads this one's stdout.
-	StdoutTo string
-	// ClearEnv gives the process PATH only (plus Service.Env), not the
-	// container environment.
-	ClearEnv bool
 	// Definition is what the unit was made from.
 	Definition *Definition
 }
@@ -71,9 +58,11 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 	var units []*Unit
 	for _, n := range r.sortedDeps() {
 		d := t.Defs[n]
-		u := &Unit{Definition: d, Autostart: auto[n], ClearEnv: !o.Config.KeepEnv}
+		u := &Unit{Definition: d}
 		svc := &services.Service{
 			Name:          n,
+			Autostart:     auto[n],
+			ClearEnv:      !o.Config.KeepEnv,
 			File:          d.Dir,
 			After:         r.deps[n],
 			StopSignal:    syscall.SIGTERM,
@@ -85,7 +74,8 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 				Multiplier: services.DefaultBackoffMult, Reset: services.DefaultBackoffReset,
 				Min: services.DefaultBackoffMin,
 			},
-			Log: logFor(o.Config),
+			Log:           logFor(o.Config),
+			FinishTimeout: DefaultFinishTimeout,
 		}
 		u.Service = svc
 		var ok bool
@@ -167,15 +157,19 @@ func (o Options) oneshot(u *Unit, probs *problems) bool {
 		}
 	case LegacyServices:
 	case ContFinish:
-		u.StopCommand = o.Applet("s6-cont-finish", d.Dir)
+		svc.StopCommand = o.Applet("s6-cont-finish", d.Dir)
+		svc.StopTimeout = 0 // cont-finish.d has no overall limit in s6-overlay
 	default:
 		var ok bool
 		if svc.Command, ok = o.script(d, d.Up, d.UpPath, probs); !ok {
 			return false
 		}
 		if d.Down != nil {
-			if u.StopCommand, ok = o.script(d, d.Down, d.DownPath, probs); !ok {
+			if svc.StopCommand, ok = o.script(d, d.Down, d.DownPath, probs); !ok {
 				return false
+			}
+			if d.TimeoutDown > 0 {
+				svc.StopTimeout = d.TimeoutDown
 			}
 		}
 	}
@@ -218,10 +212,9 @@ func (o Options) longrun(u *Unit, probs *problems) bool {
 	svc.WorkingDir = o.liveDir(d)
 	svc.Command = []string{"./run", name}
 	if d.Finish != "" {
-		u.Finish = []string{"./finish"}
-		u.FinishTimeout = DefaultFinishTimeout
+		svc.Finish = []string{"./finish"}
 		if d.HasTimeoutFinish {
-			u.FinishTimeout = d.TimeoutFinish
+			svc.FinishTimeout = d.TimeoutFinish
 		}
 	}
 	if d.NotificationFD > 0 {
@@ -246,7 +239,7 @@ func (o Options) longrun(u *Unit, probs *problems) bool {
 	if svc.StopTimeout <= 0 {
 		svc.StopTimeout = time.Millisecond // S6_*GRACETIME=0: SIGKILL at once
 	}
-	u.StdoutTo = d.Logger
+	svc.StdoutTo = d.Logger
 	return true
 }
 
@@ -269,54 +262,24 @@ func hashUnit(u *Unit) string {
 	c.Hash, c.File = "", ""
 	h := sha256.New()
 	b, _ := json.Marshal(struct {
-		S         services.Service
-		Wants     []string
-		Autostart bool
-		Finish    []string
-		FT        time.Duration
-		Stop      []string
-		StdoutTo  string
-		ClearEnv  bool
-		Digest    string
-	}{c, u.Wants, u.Autostart, u.Finish, u.FinishTimeout, u.StopCommand, u.StdoutTo, u.ClearEnv, u.Definition.Digest})
+		S      services.Service
+		Digest string
+	}{c, u.Definition.Digest})
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// order sorts units so that each comes after its After and Wants, ties
-// broken by name.
+// order sorts units in corral's dependency order (services.Order).
 func order(units []*Unit) []*Unit {
 	byName := map[string]*Unit{}
-	for _, u := range units {
+	svcs := make([]*services.Service, len(units))
+	for i, u := range units {
 		byName[u.Service.Name] = u
+		svcs[i] = u.Service
 	}
-	waiting := map[string]int{}
-	dependents := map[string][]string{}
-	for _, u := range units {
-		for _, a := range append(append([]string{}, u.Service.After...), u.Wants...) {
-			if byName[a] != nil {
-				waiting[u.Service.Name]++
-				dependents[a] = append(dependents[a], u.Service.Name)
-			}
-		}
-	}
-	var ready []string
-	for _, u := range units {
-		if waiting[u.Service.Name] == 0 {
-			ready = append(ready, u.Service.Name)
-		}
-	}
-	var out []*Unit
-	for len(ready) > 0 {
-		sort.Strings(ready)
-		n := ready[0]
-		ready = ready[1:]
-		out = append(out, byName[n])
-		for _, d := range dependents[n] {
-			if waiting[d]--; waiting[d] == 0 {
-				ready = append(ready, d)
-			}
-		}
+	out := make([]*Unit, 0, len(units))
+	for _, s := range services.Order(svcs) {
+		out = append(out, byName[s.Name])
 	}
 	return out
 }

@@ -159,11 +159,11 @@ func TestLinuxserverGraph(t *testing.T) {
 	if got := units["init-os-end"].Service.Command; !reflect.DeepEqual(got, []string{"/init", "--applet", "true"}) {
 		t.Errorf("a comment-only up file runs %q, want the no-op applet", got)
 	}
-	if env := units["init-adduser"].Service.Env; env["RC_NAME"] != "init-adduser" || !units["init-adduser"].ClearEnv {
-		t.Errorf("a oneshot gets PATH and RC_NAME only: env %v, ClearEnv %v", env, units["init-adduser"].ClearEnv)
+	if env := units["init-adduser"].Service.Env; env["RC_NAME"] != "init-adduser" || !units["init-adduser"].Service.ClearEnv {
+		t.Errorf("a oneshot gets PATH and RC_NAME only: env %v, ClearEnv %v", env, units["init-adduser"].Service.ClearEnv)
 	}
 	for n, u := range units {
-		if !u.Autostart {
+		if !u.Service.Autostart {
 			t.Errorf("%s is not started at boot", n)
 		}
 		if u.Service.Log.Prefix || u.Service.Log.Files {
@@ -217,14 +217,14 @@ func TestLegacyTrees(t *testing.T) {
 	if !reflect.DeepEqual(app.Service.After, []string{ContFinish, LegacyServices}) {
 		t.Errorf("app comes after %q", app.Service.After)
 	}
-	if app.StdoutTo != "app-log" || units["app-log"] == nil {
-		t.Errorf("app's stdout goes to %q; units %v", app.StdoutTo, keys(units))
+	if app.Service.StdoutTo != "app-log" || units["app-log"] == nil {
+		t.Errorf("app's stdout goes to %q; units %v", app.Service.StdoutTo, keys(units))
 	}
 	if got := units["app-log"].Service.Command; !reflect.DeepEqual(got, []string{"./run", "app/log"}) {
 		t.Errorf("the logger runs %q, want ./run app/log (s6-supervise's name for it)", got)
 	}
-	if !reflect.DeepEqual(app.Finish, []string{"./finish"}) || app.FinishTimeout != 5*time.Second {
-		t.Errorf("finish %q within %s, want ./finish within 5s", app.Finish, app.FinishTimeout)
+	if !reflect.DeepEqual(app.Service.Finish, []string{"./finish"}) || app.Service.FinishTimeout != 5*time.Second {
+		t.Errorf("finish %q within %s, want ./finish within 5s", app.Service.Finish, app.Service.FinishTimeout)
 	}
 	if want := filepath.Join(root, "run/s6/legacy-services/app"); app.Service.WorkingDir != want {
 		t.Errorf("app runs in %s, want %s", app.Service.WorkingDir, want)
@@ -232,14 +232,14 @@ func TestLegacyTrees(t *testing.T) {
 	if app.Service.StopTimeout != 6*time.Second {
 		t.Errorf("legacy stop timeout %s, want S6_SERVICES_GRACETIME + S6_KILL_GRACETIME = 6s", app.Service.StopTimeout)
 	}
-	if units["idle"].Autostart {
+	if units["idle"].Service.Autostart {
 		t.Error("idle has a down file: it must not start at boot")
 	}
 	if units["web"] != nil {
 		t.Error("web.toml is corral's own service file, not an s6 service")
 	}
 	cf := units[ContFinish]
-	if cf == nil || !reflect.DeepEqual(cf.StopCommand, []string{"/init", "--applet", "s6-cont-finish", filepath.Join(root, "etc/cont-finish.d")}) {
+	if cf == nil || !reflect.DeepEqual(cf.Service.StopCommand, []string{"/init", "--applet", "s6-cont-finish", filepath.Join(root, "etc/cont-finish.d")}) {
 		t.Fatalf("no cont-finish stop command: %+v", cf)
 	}
 	for n, u := range units {
@@ -379,8 +379,8 @@ func TestExeclinebWhenInstalled(t *testing.T) {
 		if want := []string{"/usr/bin/execlineb", "-Pc", "if { mkdir -p /var/log/app } chmod 02755 /var/log/app\n"}; !reflect.DeepEqual(u.Service.Command, want) {
 			t.Errorf("mk runs %q, want %q", u.Service.Command, want)
 		}
-		if want := []string{"rm", "-rf", "/var/log/app"}; !reflect.DeepEqual(u.StopCommand, want) {
-			t.Errorf("mk's down is %q, want %q", u.StopCommand, want)
+		if want := []string{"rm", "-rf", "/var/log/app"}; !reflect.DeepEqual(u.Service.StopCommand, want) {
+			t.Errorf("mk's down is %q, want %q", u.Service.StopCommand, want)
 		}
 		return
 	}
@@ -414,13 +414,13 @@ func TestNotInTopNotStarted(t *testing.T) {
 	if f := fatals(probs); len(f) > 0 {
 		t.Fatal(f)
 	}
-	if units["forgotten"] == nil || units["forgotten"].Autostart {
+	if units["forgotten"] == nil || units["forgotten"].Service.Autostart {
 		t.Errorf("forgotten: %+v, want a unit that is not started at boot", units["forgotten"])
 	}
-	if !units["needed"].Autostart {
+	if !units["needed"].Service.Autostart {
 		t.Error("needed is a dependency of app: it must start")
 	}
-	if units["app"].StdoutTo != "app-logger" {
-		t.Errorf("app's stdout goes to %q, want app-logger", units["app"].StdoutTo)
+	if units["app"].Service.StdoutTo != "app-logger" {
+		t.Errorf("app's stdout goes to %q, want app-logger", units["app"].Service.StdoutTo)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,8 +131,8 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 			continue
 		}
 		names[u.Service.Name] = u.Service.File
-		merged.Services = append(merged.Services, unitService(u))
-		if u.Autostart {
+		merged.Services = append(merged.Services, u.Service)
+		if u.Service.Autostart {
 			boot = append(boot, u.Service.Name)
 		}
 	}
@@ -143,7 +142,7 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 	}
 	c.mu.Unlock()
 	merged.Services = append(merged.Services, set.Services...)
-	merged.Services = orderServices(merged.Services)
+	merged.Services = services.Order(merged.Services)
 	for _, p := range probs {
 		if p.Fatal {
 			merged.Errors = append(merged.Errors, &services.Error{File: p.Path, Service: p.Service, Err: p.Err})
@@ -166,53 +165,6 @@ func (c *s6Compat) lookPath(file string) (string, error) {
 		return file, nil
 	}
 	return exec.LookPath(file)
-}
-
-// orderServices sorts services so that each comes after everything it
-// starts after (After, Wants, and the reader of its output), ties broken
-// by name; services in a cycle (reported elsewhere) keep their place at
-// the end.
-func orderServices(svcs []*services.Service) []*services.Service {
-	byName := map[string]*services.Service{}
-	for _, s := range svcs {
-		byName[s.Name] = s
-	}
-	waiting := map[string]int{}
-	dependents := map[string][]string{}
-	for _, s := range svcs {
-		for _, a := range ordering(s) {
-			if byName[a] != nil {
-				waiting[s.Name]++
-				dependents[a] = append(dependents[a], s.Name)
-			}
-		}
-	}
-	var ready []string
-	for _, s := range svcs {
-		if waiting[s.Name] == 0 {
-			ready = append(ready, s.Name)
-		}
-	}
-	var out []*services.Service
-	done := map[string]bool{}
-	for len(ready) > 0 {
-		sort.Strings(ready)
-		n := ready[0]
-		ready = ready[1:]
-		out = append(out, byName[n])
-		done[n] = true
-		for _, d := range dependents[n] {
-			if waiting[d]--; waiting[d] == 0 {
-				ready = append(ready, d)
-			}
-		}
-	}
-	for _, s := range svcs {
-		if !done[s.Name] {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // readExitCode reads s6-overlay's exit code file: its first line, blanks

@@ -81,25 +81,40 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// waitFD3 is /init's sync with the container runtime: when descriptor 3 is
-// open, wait for one line (or EOF) on it, then close it.
-func waitFD3() {
+// fd3 is descriptor 3 as corral received it: a pipe or socket that the
+// container runtime may use to hold the start back (s6-overlay's /init
+// reads one line from it). It is looked at in init, before the Go runtime
+// opens descriptors of its own.
+var fd3 = func() bool {
 	var st unix.Stat_t
 	if unix.Fstat(3, &st) != nil {
+		return false
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return true
+	}
+	return false
+}()
+
+// waitFD3 is /init's sync with the container runtime: when descriptor 3
+// came open as a pipe or socket, wait for one line (or EOF) on it, then
+// close it.
+func waitFD3() {
+	if !fd3 {
 		return
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFREG || st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return // not a channel anybody writes to: nothing to wait for
-	}
-	f := os.NewFile(3, "fd3")
 	buf := make([]byte, 1)
 	for {
-		n, err := f.Read(buf)
-		if err != nil || (n == 1 && buf[0] == '\n') {
+		n, err := unix.Read(3, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 || buf[0] == '\n' {
 			break
 		}
 	}
-	f.Close()
+	unix.Close(3)
 }
 
 // prepareRun is preinit's work on /run: with S6_READ_ONLY_ROOT a tmpfs is

@@ -1,0 +1,40 @@
+package s6
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLegacyOrder reproduces s6-overlay's legacy trees: /etc/cont-init.d
+// scripts run one after another in name order before any service (a
+// failing one does not stop the others), /etc/services.d longruns start
+// after them, and /etc/cont-finish.d runs after the services stopped.
+func TestLegacyOrder(t *testing.T) {
+	img := newImage(t).write(map[string]string{
+		"etc/cont-init.d/20-second":    "x:#!/bin/sh\necho cont-init-2\n",
+		"etc/cont-init.d/10-first":     "x:#!/bin/sh\necho cont-init-1\nexit 3\n",
+		"etc/services.d/app/run":       "x:#!/bin/sh\necho service-up\nexec sleep 1000\n",
+		"etc/services.d/app/finish":    "x:#!/bin/sh\necho \"finish $1 $2\"\n",
+		"etc/cont-finish.d/10-goodbye": "x:#!/bin/sh\necho cont-finish\n",
+	})
+	c := img.run(nil)
+	out := c.waitOutput("service-up", 10*time.Second)
+	i1, i2, up := index(t, out, "cont-init-1"), index(t, out, "cont-init-2"), index(t, out, "service-up")
+	if !(i1 < i2 && i2 < up) {
+		t.Fatalf("order: cont-init-1 at %d, cont-init-2 at %d, service at %d", i1, i2, up)
+	}
+	if !strings.Contains(out, "cont-init: info: /etc/cont-init.d/10-first exited 3") {
+		t.Errorf("no s6-overlay style report of the failed script")
+	}
+	c.signal(syscall.SIGTERM)
+	if code := c.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM with no CMD, want 0 (the exitcode file)", code)
+	}
+	out = c.output()
+	fin, cf := index(t, out, "finish 256 15"), index(t, out, "cont-finish")
+	if fin > cf {
+		t.Fatalf("cont-finish ran before the service's finish script: %d > %d", cf, fin)
+	}
+}
