@@ -37,6 +37,8 @@ type reader struct {
 	probs problems
 	// provided reports the programs corral provides (its applets).
 	provided func(string) bool
+	// root is the layout's root, which the paths in up files do not have.
+	root string
 }
 
 // readSourceDir reads every definition in an s6-rc source directory: each
@@ -97,7 +99,6 @@ func (r *reader) readDefinition(dir, name string) *Definition {
 			return nil
 		}
 	}
-	r.checkEntries(d)
 	var good bool
 	switch d.Kind {
 	case Bundle:
@@ -110,6 +111,7 @@ func (r *reader) readDefinition(dir, name string) *Definition {
 	if !good {
 		return nil
 	}
+	r.checkEntries(d)
 	d.Digest = digestDir(dir)
 	return d
 }
@@ -122,12 +124,23 @@ func (r *reader) checkEntries(d *Definition) {
 		return
 	}
 	known := knownFiles[d.Kind]
+	used := map[string]bool{}
+	for _, sc := range []*execline.Script{d.Up, d.Down} {
+		if sc != nil {
+			for _, w := range sc.Argv {
+				used[filepath.Clean(strings.TrimSpace(w))] = true
+			}
+		}
+	}
 	for _, e := range ents {
 		n := e.Name()
 		if strings.HasPrefix(n, ".") {
 			continue
 		}
 		p := filepath.Join(d.Dir, n)
+		if used[p] || used[filepath.Join(strings.TrimPrefix(d.Dir, r.root), n)] {
+			continue // the up or down command runs it (linuxserver's run scripts)
+		}
 		key := n
 		if isDir(p) {
 			key = n + "/"

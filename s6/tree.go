@@ -47,6 +47,9 @@ type Tree struct {
 // provides itself (see execline.Parse).
 func Read(l Layout, provided func(string) bool) *Tree {
 	r := &reader{provided: provided}
+	if l.Root != "" && l.Root != "/" {
+		r.root = l.Root
+	}
 	t := &Tree{Layout: l, Defs: map[string]*Definition{}}
 	t.ContInit = isDir(l.ContInitDir())
 	t.ContFinish = isDir(l.ContFinishDir())

@@ -385,4 +385,3 @@ func tail(s string) string {
 	}
 	return s
 }
-
