@@ -93,6 +93,23 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 		}
 		units = append(units, u)
 	}
+	// What comes after legacy-services (user2's services) stops before the
+	// /etc/services.d longruns, as s6-overlay stops those in
+	// legacy-services' down: it wants them, which orders it after them
+	// without requiring them.
+	if !o.Config.CmdWaitForServices {
+		var legacy []string
+		for _, u := range units {
+			if d := u.Definition; d.Legacy && d.LoggerOf == "" && u.Service.Autostart {
+				legacy = append(legacy, d.Name)
+			}
+		}
+		for _, u := range units {
+			if !u.Definition.Legacy && contains(r.deps[u.Service.Name], LegacyServices) {
+				u.Service.Wants = legacy
+			}
+		}
+	}
 	// A unit left out above takes its dependents with it.
 	kept := map[string]bool{}
 	for _, u := range units {
@@ -120,6 +137,13 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 		units = out
 	}
 	for _, u := range units {
+		var wants []string
+		for _, w := range u.Service.Wants {
+			if kept[w] {
+				wants = append(wants, w)
+			}
+		}
+		u.Service.Wants = wants
 		u.Service.Hash = hashUnit(u)
 	}
 	return order(units), probs
