@@ -147,6 +147,14 @@ func rc(argv []string) int {
 	}
 	code := 0
 	for _, n := range names {
+		if st, err := status(ctx, c, n); err == nil {
+			// s6-rc acts only on services not already in the wanted state:
+			// a oneshot that succeeded is up (its up is not run again).
+			oneshotUp := st.Type == "oneshot" && st.State == control.Exited && st.LastExit != nil && st.LastExit.Success()
+			if up && (oneshotUp || isUp(st)) || !up && !oneshotUp && !isUp(st) && !wantUp(st) {
+				continue
+			}
+		}
 		var res []control.Result
 		if up {
 			res, err = c.Start(ctx, n)
