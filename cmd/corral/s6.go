@@ -39,6 +39,8 @@ type s6Compat struct {
 	// stage2Code is the exit code of a stage-2 failure that stopped the
 	// container (0: none).
 	stage2Code atomic.Int32
+	// gated is set when the main command runs behind the stage-2 gate.
+	gated bool
 	// mu guards bootNames (load runs in the engine, watchStage2 apart).
 	mu sync.Mutex
 }
@@ -139,6 +141,9 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 	c.mu.Lock()
 	if c.bootNames == nil {
 		c.bootNames = boot
+		if err := s6.WriteBootFile(c.layout, boot); err != nil {
+			c.log.Warn("s6: recording the boot services", "err", err)
+		}
 	}
 	c.mu.Unlock()
 	merged.Services = append(merged.Services, set.Services...)

@@ -54,6 +54,13 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 	if len(c.main) > 0 && len(compat.cfg.CmdArg0) > 0 {
 		c.main = append(append([]string{}, compat.cfg.CmdArg0...), c.main...)
 	}
+	if len(c.main) > 0 && compat.cfg.Behaviour >= 2 {
+		// The main command must not run when stage 2 failed: a gate in
+		// front of it checks the boot services once they settled, then
+		// execs it (same process, same signals, same exit code).
+		c.main = append([]string{compat.exe, "--applet", "s6-stage2-gate"}, c.main...)
+		compat.gated = true
+	}
 	return compat, 0, false
 }
 

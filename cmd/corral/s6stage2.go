@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/s6"
 )
 
 // stage2Watch is what the stage-2 check needs of the engine.
@@ -23,8 +23,8 @@ type stage2Watch interface {
 // nothing, 1 a warning, 2 a warning and the container stops with exit
 // code 1 (2 on the time limit). names are the services to watch.
 func (c *s6Compat) watchStage2(ctx context.Context, sup stage2Watch) {
-	if c.cfg.Behaviour == 0 {
-		return
+	if c.cfg.Behaviour == 0 || c.gated {
+		return // with a main command and 2, the gate in front of it decides
 	}
 	var deadline <-chan time.Time
 	if c.cfg.CmdWaitMaxTime > 0 {
@@ -53,7 +53,7 @@ func (c *s6Compat) watchStage2(ctx context.Context, sup stage2Watch) {
 		if err != nil || len(sts) < len(names) {
 			continue // not started yet
 		}
-		failed, settled := stage2State(sts)
+		failed, settled := s6.Stage2(sts)
 		if !settled {
 			continue
 		}
@@ -62,31 +62,6 @@ func (c *s6Compat) watchStage2(ctx context.Context, sup stage2Watch) {
 		}
 		return
 	}
-}
-
-// stage2State tells whether every service has settled, and which failed.
-func stage2State(sts []control.ServiceStatus) (failed []string, settled bool) {
-	settled = true
-	for _, st := range sts {
-		switch {
-		case st.State == control.Fatal:
-			failed = append(failed, fmt.Sprintf("%s (%s)", st.Name, st.Reason))
-		case st.Type == "oneshot" && st.State == control.Exited:
-			if st.LastExit != nil && !st.LastExit.Success() {
-				failed = append(failed, fmt.Sprintf("%s (%s)", st.Name, st.LastExit))
-			}
-		case st.Type == "oneshot" && st.State == control.Stopped:
-		case st.Type == "oneshot":
-			settled = false
-		case st.State == control.Running && st.Ready, st.State == control.Backoff, st.State == control.Stopped:
-		case st.State == control.Exited:
-			failed = append(failed, fmt.Sprintf("%s (exited)", st.Name))
-		default:
-			settled = false
-		}
-	}
-	sort.Strings(failed)
-	return failed, settled
 }
 
 // stage2Failed reports a stage-2 failure and, with

@@ -85,6 +85,7 @@ func init() {
 		"s6-fix-attrs":          {Run: fixAttrs, Internal: true},
 		"s6-notifyoncheck-poll": {Run: notifyPoll, Internal: true},
 		"s6-svc-request":        {Run: svcRequestApplet, Internal: true},
+		"s6-stage2-gate":        {Run: stage2Gate, Internal: true},
 	}
 }
 
