@@ -55,6 +55,22 @@ type Options struct {
 	Hostname string
 	// MainStopTimeout bounds the main command's stop at shutdown (default 10s).
 	MainStopTimeout time.Duration
+	// MainEnv is the main command's environment (default: Env).
+	MainEnv []string
+	// WaitServices bounds the main command's wait for the services to
+	// settle (0: no bound). When it passes, the main command starts anyway
+	// with an error naming what is not ready, or, with WaitServicesFatal,
+	// corral stops with exit code 1.
+	WaitServices      time.Duration
+	WaitServicesFatal bool
+	// OrphanGrace is how long processes left to corral (daemons that escaped
+	// their service's process group) get after SIGTERM at shutdown, before
+	// SIGKILL (default 5s).
+	OrphanGrace time.Duration
+	// Signals delivers the signals of CaughtSignals, taken by the caller as
+	// early as it could (signals sent before Run are queued there). Nil:
+	// Run takes them itself.
+	Signals <-chan os.Signal
 	// WatchQuiet is the quiet period of the live watch of ServicesDir
 	// (default 100ms); negative turns the watch off.
 	WatchQuiet time.Duration
@@ -87,9 +103,12 @@ type Supervisor struct {
 	stopping atomic.Bool
 	// stopc receives the exit code that ends Run (first one wins).
 	stopc chan int
-	// initialized is closed once the first set of services was started;
-	// Reread and Update wait for it.
+	// initialized is closed once the first set of services was started (or
+	// the shutdown began first); Reread and Update wait for it.
 	initialized chan struct{}
+	initOnce    sync.Once
+	// bootMu is held while the first set of services is being started.
+	bootMu sync.Mutex
 
 	// mainMu orders starting the main command against stopping it.
 	mainMu      sync.Mutex
@@ -120,6 +139,9 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if opts.MainStopTimeout <= 0 {
 		opts.MainStopTimeout = 10 * time.Second
+	}
+	if opts.OrphanGrace <= 0 {
+		opts.OrphanGrace = 5 * time.Second
 	}
 	if opts.WatchQuiet == 0 {
 		opts.WatchQuiet = 100 * time.Millisecond
@@ -170,6 +192,11 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 			set.Errors = append(set.Errors, fmt.Errorf("%s: after: dependency %q is invalid", svc.File, dep))
 			continue
 		}
+		if err := canRunAs(svc); err != nil {
+			bad[svc.Name] = true
+			set.Errors = append(set.Errors, err)
+			continue
+		}
 		if svc.Plugin != "" {
 			if _, err := s.newPlugin(svc, &pluginHost{sup: s, name: svc.Name, log: s.log}); err != nil {
 				bad[svc.Name] = true
@@ -181,6 +208,23 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 	}
 	set.Services = kept
 	return set, nil
+}
+
+// canRunAs checks that corral may start svc as its user and group: only
+// root can switch to another user (docker run --user 1000 runs corral as
+// uid 1000).
+func canRunAs(svc *services.Service) error {
+	c := svc.Credential
+	euid, egid := os.Geteuid(), os.Getegid()
+	if c == nil || euid == 0 || (int(c.UID) == euid && int(c.GID) == egid) {
+		return nil
+	}
+	key := "user"
+	if svc.User == "" {
+		key = "group"
+	}
+	return &services.Error{File: svc.File, Key: key, Service: svc.Name,
+		Err: fmt.Errorf("corral runs as uid %d (not root) and cannot run a service as uid %d gid %d: remove %s, or run the container as root", euid, c.UID, c.GID, key)}
 }
 
 // firstIn returns the first of names that is in set, or "".

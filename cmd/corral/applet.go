@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 
 	"github.com/corralhq/corral/s6/applets"
@@ -18,6 +19,11 @@ import (
 func appletMain(args []string) (code int, ok bool) {
 	if len(args) == 0 {
 		return 0, false
+	}
+	if _, found := applets.Lookup(filepath.Base(args[0])); found || len(args) > 1 && (args[1] == "--applet" || args[1] == "--install-links") {
+		// An applet is an ordinary command: it dies of SIGTERM, and the
+		// program it execs gets default signal dispositions.
+		signal.Reset()
 	}
 	if code, ok := applets.Run(args); ok {
 		return code, true

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/control/server"
+	"github.com/corralhq/corral/internal/earlysignal" // first: takes the signals while the rest initializes
 	"github.com/corralhq/corral/plugins"
 	_ "github.com/corralhq/corral/plugins/all" // the built-in plugins
 	"github.com/corralhq/corral/services"
@@ -31,19 +32,22 @@ var version = "0.1.0-dev"
 
 // config is corral's command line.
 type config struct {
-	servicesDir string
-	socket      string
-	socketGroup string
-	logDir      string
-	metricsAddr string
-	logLevel    string
-	noLogFiles  bool
-	noWatch     bool
-	main        []string
-	// s6 is the s6-overlay mode (auto, on, off); logLevelSet tells whether
-	// --log-level or CORRAL_LOG_LEVEL chose the level.
-	s6          string
-	logLevelSet bool
+	servicesDir  string
+	socket       string
+	socketGroup  string
+	logDir       string
+	metricsAddr  string
+	logLevel     string
+	noLogFiles   bool
+	noWatch      bool
+	waitServices time.Duration
+	waitFatal    bool
+	main         []string
+	// set holds the flags given on the command line or by their variable,
+	// so that defaults may fall back and explicit choices never do.
+	set map[string]bool
+	// s6 is the s6-overlay mode: auto, on or off (s6setup.go).
+	s6 string
 }
 
 func envOr(key, def string) string {
@@ -54,7 +58,12 @@ func envOr(key, def string) string {
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
-	c := &config{}
+	c := &config{set: map[string]bool{}}
+	for flag, env := range map[string]string{"socket": "CORRAL_SOCKET", "log-dir": "CORRAL_LOG_DIR"} {
+		if _, ok := os.LookupEnv(env); ok {
+			c.set[flag] = true
+		}
+	}
 	fs := flag.NewFlagSet("corral", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.servicesDir, "services-dir", envOr("CORRAL_SERVICES_DIR", "/etc/services.d"), "directory of *.toml service files (env CORRAL_SERVICES_DIR)")
@@ -65,6 +74,17 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 	fs.BoolVar(&c.noWatch, "no-watch", false, "do not watch --services-dir; apply changes on SIGHUP or `supervisorctl update` only")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("CORRAL_LOG_LEVEL", "info"), "corral's own log level: debug, info, warn, error (env CORRAL_LOG_LEVEL)")
+	waitDefault := 60 * time.Second
+	if v := os.Getenv("CORRAL_WAIT_SERVICES"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			fmt.Fprintf(stderr, "corral: CORRAL_WAIT_SERVICES=%q: want a duration such as \"30s\" (0: no limit)\n", v)
+			return nil, 2, true
+		}
+		waitDefault = d
+	}
+	fs.DurationVar(&c.waitServices, "wait-services", waitDefault, "longest wait of the main command for the services to be ready (env CORRAL_WAIT_SERVICES; 0: no limit); then it starts anyway")
+	fs.BoolVar(&c.waitFatal, "wait-services-fatal", os.Getenv("CORRAL_WAIT_SERVICES_FATAL") == "1", "stop with exit code 1 instead when --wait-services passes (env CORRAL_WAIT_SERVICES_FATAL=1)")
 	fs.StringVar(&c.s6, "s6", envOr("CORRAL_S6", "auto"), "s6-overlay mode: auto (on when the image has s6-overlay's trees or S6_* variables), on, off (env CORRAL_S6)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -81,13 +101,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 		}
 		return nil, 2, true
 	}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	if *showVersion {
 		fmt.Fprintf(os.Stdout, "corral %s\n", version)
 		return nil, 0, true
 	}
 	c.main = fs.Args()
-	_, c.logLevelSet = os.LookupEnv("CORRAL_LOG_LEVEL")
-	fs.Visit(func(f *flag.Flag) { c.logLevelSet = c.logLevelSet || f.Name == "log-level" })
 	return c, 0, false
 }
 
@@ -112,10 +131,12 @@ func main() {
 	if code, ok := appletMain(os.Args); ok { // with-contenv, s6-svc... (applet.go)
 		os.Exit(code)
 	}
-	os.Exit(run(os.Args[1:]))
+	// The signals were taken by earlysignal's init, before the slower
+	// packages initialized: one sent right after exec is queued there.
+	os.Exit(run(os.Args[1:], earlysignal.C()))
 }
 
-func run(args []string) int {
+func run(args []string, sigc <-chan os.Signal) int {
 	c, code, exit := parseFlags(args, os.Stderr)
 	if exit {
 		return code
@@ -129,10 +150,14 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return 2
 	}
+	c.resolvePaths(log)
 	opts := supervisor.Options{
-		ServicesDir: c.servicesDir,
-		LogDir:      c.logDir,
-		Logger:      log,
+		ServicesDir:       c.servicesDir,
+		LogDir:            c.logDir,
+		Logger:            log,
+		Signals:           sigc,
+		WaitServices:      c.waitServices,
+		WaitServicesFatal: c.waitFatal,
 	}
 	if c.noWatch {
 		opts.WatchQuiet = -1
@@ -146,7 +171,7 @@ func run(args []string) int {
 			return logfile.CurrentPath(c.logDir, service, stream)
 		}
 	}
-	s6c.configure(&opts)
+	s6c.configure(&opts, c.set["wait-services"] || os.Getenv("CORRAL_WAIT_SERVICES") != "")
 	sup, err := supervisor.New(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)

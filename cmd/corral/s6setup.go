@@ -26,7 +26,8 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 	if !on {
 		return nil, 0, false
 	}
-	if !c.logLevelSet {
+	explicitLevel := c.set["log-level"] || os.Getenv("CORRAL_LOG_LEVEL") != ""
+	if !explicitLevel {
 		env := func(k string) (string, bool) { return os.LookupEnv(k) }
 		c.logLevel = verbosityLevel(s6.ReadConfig(env, env).Verbosity)
 	}
@@ -48,7 +49,7 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return nil, 111, true
 	}
-	if !c.logLevelSet {
+	if !explicitLevel {
 		c.logLevel = verbosityLevel(compat.cfg.Verbosity)
 	}
 	if len(c.main) > 0 && len(compat.cfg.CmdArg0) > 0 {
@@ -77,12 +78,20 @@ func verbosityLevel(v int) string {
 	return "debug"
 }
 
-// configure sets the engine options s6-overlay mode needs.
-func (c *s6Compat) configure(opts *supervisor.Options) {
+// configure sets the engine options s6-overlay mode needs. waitSet tells
+// whether --wait-services (or CORRAL_WAIT_SERVICES) was given.
+func (c *s6Compat) configure(opts *supervisor.Options, waitSet bool) {
 	if c == nil {
 		return
 	}
 	opts.Env = os.Environ()
+	// The main command gets PATH only, as rc.init gives it (everything
+	// with S6_KEEP_ENV).
+	opts.MainEnv = c.stageEnv()
+	if !waitSet {
+		// S6_CMD_WAIT_FOR_SERVICES_MAXTIME: 0 waits as long as it takes.
+		opts.WaitServices = c.cfg.CmdWaitMaxTime
+	}
 	// The main command gets S6_KILL_GRACETIME after SIGTERM; 0 kills it at once.
 	opts.MainStopTimeout = max(c.cfg.KillGraceTime, time.Millisecond)
 	configureEngine(c, opts)

@@ -20,7 +20,7 @@ import (
 )
 
 var bins struct {
-	corral, helper, orphans string
+	corral, helper, orphans, sigrec string
 }
 
 func TestMain(m *testing.M) {
@@ -32,6 +32,7 @@ func TestMain(m *testing.M) {
 	bins.corral = filepath.Join(dir, "corral")
 	bins.helper = filepath.Join(dir, "helper")
 	bins.orphans = filepath.Join(dir, "orphans")
+	bins.sigrec = filepath.Join(dir, "sigrec")
 	build := []string{"go", "build", "-o", bins.corral}
 	if os.Getenv("CORRAL_TEST_RACE") == "1" {
 		build = append(build, "-race") // the engine under the race detector
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 		append(build, "github.com/corralhq/corral/cmd/corral"),
 		{"go", "build", "-o", bins.helper, "./testdata/helper"},
 		{"gcc", "-O2", "-o", bins.orphans, "testdata/orphans.c"},
+		{"gcc", "-O2", "-o", bins.sigrec, "testdata/sigrec.c"},
 	}
 	for _, s := range steps {
 		cmd := exec.Command(s[0], s[1:]...)
