@@ -106,7 +106,7 @@ func (r *resolver) expand(name string, stack []string) ([]string, error) {
 	d := r.t.Defs[name]
 	if d == nil {
 		if p := r.excluded[name]; p != nil {
-			return nil, fmt.Errorf("%q is left out (%v)", name, p)
+			return nil, fmt.Errorf("%q is left out (see %s)", name, p.Path)
 		}
 		return nil, fmt.Errorf("%q is not defined%s", name, r.suggest(name))
 	}
@@ -235,9 +235,9 @@ func (r *resolver) propagate() {
 				d := r.t.Defs[n]
 				reason := "is left out"
 				if p := r.excluded[dep]; p != nil {
-					reason = fmt.Sprintf("is left out (%v)", p)
+					reason = fmt.Sprintf("is left out (see %s)", p.Path)
 				}
-				r.exclude(d.Dir, n, "depends on %q, which %s", dep, reason)
+				r.exclude(d.Dir, n, "%s depends on %q, which %s", n, dep, reason)
 				changed = true
 				break
 			}

@@ -85,7 +85,7 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 			ok = o.oneshot(u, &probs)
 		}
 		if !ok {
-			r.exclude(d.Dir, n, "left out")
+			r.excluded[n] = probs[len(probs)-1] // recorded by oneshot or longrun
 			continue
 		}
 		if _, has := r.deps[ContFinish]; has && n != ContFinish {
@@ -127,7 +127,12 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 				}
 			}
 			if bad != "" {
-				probs.fatal(u.Definition.Dir, u.Service.Name, "depends on %q, which is left out", bad)
+				see := ""
+				if p := r.excluded[bad]; p != nil {
+					see = " (see " + p.Path + ")"
+				}
+				probs.fatal(u.Definition.Dir, u.Service.Name, "%s depends on %q, which is left out%s", u.Service.Name, bad, see)
+				r.excluded[u.Service.Name] = probs[len(probs)-1]
 				kept[u.Service.Name] = false
 				changed = true
 				continue

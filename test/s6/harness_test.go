@@ -24,7 +24,7 @@ import (
 )
 
 var bins struct {
-	dir, corral, testapp string
+	dir, corral, testapp, supervisorctl string
 }
 
 func TestMain(m *testing.M) {
@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 	bins.dir = dir
 	bins.corral = filepath.Join(dir, "corral")
 	bins.testapp = filepath.Join(dir, "testapp")
+	bins.supervisorctl = filepath.Join(dir, "supervisorctl")
 	for _, b := range [][]string{
+		{"go", "build", "-o", bins.supervisorctl, "github.com/corralhq/corral/cmd/supervisorctl"},
 		{"go", "build", "-o", bins.corral, "github.com/corralhq/corral/cmd/corral"},
 		{"go", "build", "-o", bins.testapp, "./testdata/testapp"},
 	} {
@@ -88,6 +90,8 @@ func newImage(t *testing.T) *image {
 	img.appendFile("etc/gshadow", "abc:!::\nusers2:!::abc\n")
 	img.copyFile(bins.corral, "init", 0o755)
 	img.copyFile(bins.testapp, "app/testapp", 0o755)
+	os.MkdirAll(filepath.Join(root, "usr/local/bin"), 0o755)
+	img.copyFile(bins.supervisorctl, "usr/local/bin/supervisorctl", 0o755)
 	os.Symlink("testapp", filepath.Join(root, "app/nc"))
 	return img
 }
