@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -36,6 +37,11 @@ type Options struct {
 	Execlineb string
 	// Layout is where the live directories are (DefaultLayout in images).
 	Layout Layout
+	// RunNoexec is set when /run is mounted noexec (Docker's --tmpfs
+	// default): the live copies cannot be executed, so run and finish are
+	// run from their source directory (they must be executable there),
+	// still with the live directory as working directory.
+	RunNoexec bool
 	// LookPath finds a program the way the services will (their PATH); a
 	// command that is not found gets a warning. nil skips the check.
 	LookPath func(file string) (string, error)
@@ -239,9 +245,19 @@ func (o Options) longrun(u *Unit, probs *problems) bool {
 		name = d.LoggerOf + "/log"
 	}
 	svc.WorkingDir = o.liveDir(d)
-	svc.Command = []string{"./run", name}
+	run, finish := "./run", "./finish"
+	if o.RunNoexec {
+		run, finish = d.Run, d.Finish
+		for _, f := range []string{d.Run, d.Finish} {
+			if st, err := os.Stat(f); f != "" && (err != nil || st.Mode().Perm()&0o111 == 0) {
+				probs.fatal(f, d.Name, "not executable, and /run is mounted noexec so its copy cannot run either (mount /run with exec, e.g. --tmpfs /run:exec, or chmod +x it)")
+				return false
+			}
+		}
+	}
+	svc.Command = []string{run, name}
 	if d.Finish != "" {
-		svc.Finish = []string{"./finish"}
+		svc.Finish = []string{finish}
 		if d.HasTimeoutFinish {
 			svc.FinishTimeout = d.TimeoutFinish
 		}

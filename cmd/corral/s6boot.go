@@ -158,6 +158,12 @@ func (c *s6Compat) prepareRun() error {
 	if err := os.WriteFile(c.layout.ExitCodeFile(), []byte("0\n"), 0o644); err != nil {
 		return fmt.Errorf("s6: %w", err)
 	}
+	var fs unix.Statfs_t
+	if unix.Statfs(run, &fs) == nil && fs.Flags&unix.ST_NOEXEC != 0 {
+		// s6-overlay fails here; corral runs the scripts from their source.
+		c.runNoexec = true
+		c.log.Info("s6: /run is mounted noexec: services run their scripts from /etc", "dir", run)
+	}
 	return nil
 }
 

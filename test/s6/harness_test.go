@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	removeTestImage()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
