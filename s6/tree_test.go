@@ -180,6 +180,11 @@ func TestLinuxserverGraph(t *testing.T) {
 	if !warned {
 		t.Errorf("the unknown file init-adduser/branding was not reported: %v", probs)
 	}
+	for _, p := range probs {
+		if strings.HasSuffix(p.Path, "/run") {
+			t.Errorf("a run file the up script runs is reported: %v", p)
+		}
+	}
 }
 
 func noEnv(string) (string, bool) { return "", false }
