@@ -39,6 +39,8 @@ type s6Compat struct {
 	// stage2Code is the exit code of a stage-2 failure that stopped the
 	// container (0: none).
 	stage2Code atomic.Int32
+	// noop is the command of oneshots with nothing to do.
+	noop []string
 	// runNoexec is set when /run is mounted noexec.
 	runNoexec bool
 	// gated is set when the main command runs behind the stage-2 gate.
@@ -112,6 +114,7 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 		Layout:    c.layout,
 		LookPath:  c.lookPath,
 		RunNoexec: c.runNoexec,
+		Noop:      c.noop,
 	})
 	probs = append(probs, s6.Materialize(c.layout, units)...)
 	bad := map[string]bool{}
