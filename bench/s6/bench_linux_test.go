@@ -1,0 +1,24 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestHarness runs every peer once with two services, so that the
+// benchmark cannot rot: each must get both services ready and stop.
+func TestHarness(t *testing.T) {
+	res, err := run(options{reps: 1, n: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.peers {
+		s := res.samples[p.name]
+		if len(s) != 1 || s[0].ready <= 0 || s[0].stop <= 0 {
+			t.Errorf("%s: %+v", p.name, s)
+		}
+	}
+	if md := res.markdown(options{reps: 1, n: 2}); !strings.Contains(md, "| s6-svscan |") {
+		t.Errorf("report:\n%s", md)
+	}
+}
