@@ -38,3 +38,23 @@ func TestLegacyOrder(t *testing.T) {
 		t.Fatalf("cont-finish ran before the service's finish script: %d > %d", cf, fin)
 	}
 }
+
+// TestFixAttrs reproduces s6-overlay's (deprecated) fix-attrs.d: each line
+// "path recurse account fmode dmode" chowns and chmods, before cont-init.d.
+func TestFixAttrs(t *testing.T) {
+	img := newImage(t).write(map[string]string{
+		"etc/fix-attrs.d/01-data": "# path recurse account fmode dmode\n/data true abc 0600 0750\n",
+		"data/sub/file":           "x\n",
+		"etc/cont-init.d/10-look": "x:#!/bin/sh\nstat -c '%u %a' /data /data/sub /data/sub/file > /tmp/attrs\n",
+	})
+	c := img.run(nil, "true")
+	if code := c.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if got := img.read("tmp/attrs"); got != "911 750\n911 750\n911 600\n" {
+		t.Fatalf("attributes seen by cont-init.d: %q, want abc's uid with 750/600", got)
+	}
+	if !strings.Contains(c.output(), "fix-attrs is deprecated") {
+		t.Error("no deprecation warning, as s6-overlay prints")
+	}
+}
