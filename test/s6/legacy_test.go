@@ -58,3 +58,32 @@ func TestFixAttrs(t *testing.T) {
 		t.Error("no deprecation warning, as s6-overlay prints")
 	}
 }
+
+// TestLiveChange: like s6-svscanctl -a after adding a service directory,
+// a reread (here s6-svscanctl -a, the same as supervisorctl update or
+// SIGHUP) starts a new service and restarts a changed one with its new run
+// script.
+func TestLiveChange(t *testing.T) {
+	img := newImage(t).write(map[string]string{
+		"etc/services.d/app/run": "x:#!/bin/sh\necho v1 > /tmp/app\nexec sleep 1000\n",
+	})
+	c := img.run(nil)
+	c.waitFile("tmp/app", 10*time.Second)
+	img.write(map[string]string{
+		"etc/services.d/app/run": "x:#!/bin/sh\necho v2 > /tmp/app\nexec sleep 1000\n",
+		"etc/services.d/new/run": "x:#!/bin/sh\necho new > /tmp/new\nexec sleep 1000\n",
+	})
+	if out, code := c.exec("s6-svscanctl", "-a", "/run/service"); code != 0 {
+		t.Fatalf("s6-svscanctl -a: %d %s", code, out)
+	}
+	c.waitFile("tmp/new", 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for img.read("tmp/app") != "v2\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("app still runs %q after the reread", img.read("tmp/app"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.signal(syscall.SIGTERM)
+	c.wait(10 * time.Second)
+}
