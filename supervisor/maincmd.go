@@ -55,6 +55,14 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 		}
 		s.log.Error("services not ready in time: starting the main command anyway", "waited", s.opts.WaitServices, "not_ready", waiting)
 	}
+	if s.opts.MainAfter != nil {
+		select {
+		case <-s.opts.MainAfter:
+		case <-ctx.Done():
+			exit <- mainResult{}
+			return
+		}
+	}
 	env := s.opts.MainEnv
 	if env == nil {
 		env = s.baseEnv

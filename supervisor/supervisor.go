@@ -57,6 +57,9 @@ type Options struct {
 	MainStopTimeout time.Duration
 	// MainEnv is the main command's environment (default: Env).
 	MainEnv []string
+	// MainAfter, when set, holds the main command back until it is closed
+	// (cmd/corral closes it once the control socket listens).
+	MainAfter <-chan struct{}
 	// WaitServices bounds the main command's wait for the services to
 	// settle (0: no bound). When it passes, the main command starts anyway
 	// with an error naming what is not ready, or, with WaitServicesFatal,

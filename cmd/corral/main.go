@@ -121,7 +121,7 @@ func newLogger(level string) (*slog.Logger, error) {
 			return a
 		},
 	})
-	return slog.New(h).With("component", "corral"), nil
+	return slog.New(h), nil
 }
 
 func main() {
@@ -135,15 +135,24 @@ func run(args []string, sigc <-chan os.Signal) int {
 	if exit {
 		return code
 	}
-	log, err := newLogger(c.logLevel)
+	base, err := newLogger(c.logLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return 2
 	}
+	log := base.With("component", "corral")
 	c.resolvePaths(log)
+	logDir := c.logDir
+	if c.noLogFiles {
+		logDir = "" // plugins see that no log files are written
+	}
+	// The main command starts once the control socket listens (or could
+	// not be made), so that it may use supervisorctl at once.
+	listening := make(chan struct{})
 	opts := supervisor.Options{
 		ServicesDir:       c.servicesDir,
-		LogDir:            c.logDir,
+		LogDir:            logDir,
+		MainAfter:         listening,
 		Logger:            log,
 		Signals:           sigc,
 		WaitServices:      c.waitServices,
@@ -153,7 +162,7 @@ func run(args []string, sigc <-chan os.Signal) int {
 		opts.WatchQuiet = -1
 	}
 	if !c.noLogFiles {
-		base := logfile.Options{Dir: c.logDir, Logger: log.With("component", "logfile")}
+		base := logfile.Options{Dir: c.logDir, Logger: base.With("component", "logfile")}
 		opts.OpenLogSink = func(svc *services.Service) (output.LineSink, error) {
 			return logfile.Open(base.With(svc.Log), svc.Name)
 		}
@@ -175,17 +184,19 @@ func run(args []string, sigc <-chan os.Signal) int {
 		go func() {
 			defer close(served)
 			ln, err := server.Listen(c.socket, c.socketGroup)
+			close(listening)
 			if err != nil {
 				log.Error("control socket disabled", "socket", c.socket, "err", err)
 				return
 			}
-			err = server.Serve(ctx, ln, sup, server.Options{Logger: log.With("component", "control"), Version: version})
+			err = server.Serve(ctx, ln, sup, server.Options{Logger: base.With("component", "control"), Version: version})
 			if err != nil && ctx.Err() == nil {
 				log.Error("control server", "err", err)
 			}
 		}()
 	} else {
 		close(served)
+		close(listening)
 	}
 	if c.metricsAddr != "" {
 		go func() {
