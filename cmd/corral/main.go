@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/control/server"
 	"github.com/corralhq/corral/internal/earlysignal" // first: takes the signals while the rest initializes
 	"github.com/corralhq/corral/plugins"
@@ -65,9 +66,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 	fs := flag.NewFlagSet("corral", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.servicesDir, "services-dir", envOr("CORRAL_SERVICES_DIR", "/etc/services.d"), "directory of *.toml service files (env CORRAL_SERVICES_DIR)")
-	fs.StringVar(&c.socket, "socket", envOr("CORRAL_SOCKET", "/run/corral/control.sock"), "control socket for supervisorctl (env CORRAL_SOCKET); empty turns it off")
+	fs.StringVar(&c.socket, "socket", envOr("CORRAL_SOCKET", control.DefaultSocket), "control socket for supervisorctl (env CORRAL_SOCKET); empty turns it off")
 	fs.StringVar(&c.socketGroup, "socket-group", envOr("CORRAL_SOCKET_GROUP", ""), "group allowed to use the control socket besides root (env CORRAL_SOCKET_GROUP)")
-	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", "/var/log/corral"), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
+	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", logfile.DefaultDir), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
 	fs.BoolVar(&c.noLogFiles, "no-log-files", false, "write no service log files (console only)")
 	fs.BoolVar(&c.noWatch, "no-watch", false, "do not watch --services-dir; apply changes on SIGHUP or `supervisorctl update` only")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
