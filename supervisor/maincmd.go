@@ -55,6 +55,14 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 		}
 		s.log.Error("services not ready in time: starting the main command anyway", "waited", s.opts.WaitServices, "not_ready", waiting)
 	}
+	if s.opts.MainAfter != nil {
+		select {
+		case <-s.opts.MainAfter:
+		case <-ctx.Done():
+			exit <- mainResult{}
+			return
+		}
+	}
 	env := s.opts.MainEnv
 	if env == nil {
 		env = s.baseEnv
@@ -117,8 +125,11 @@ func (s *Supervisor) starting() []string {
 	return out
 }
 
+// mainStopTimeout bounds the main command's stop at shutdown.
+const mainStopTimeout = 10 * time.Second
+
 // stopMain stops the main command's process group: SIGTERM, then SIGKILL
-// after MainStopTimeout. It returns the main command's exit status, and
+// after mainStopTimeout. It returns the main command's exit status, and
 // false when it never started. shuttingDown must already be set, so that
 // runMain cannot start it after this looked.
 func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, bool) {
@@ -130,7 +141,7 @@ func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, b
 	}
 	_ = reaper.SignalGroup(pgid, syscall.SIGTERM)
 	_ = reaper.SignalGroup(pgid, syscall.SIGCONT)
-	t := time.NewTimer(s.opts.MainStopTimeout)
+	t := time.NewTimer(mainStopTimeout)
 	defer t.Stop()
 	select {
 	case r := <-mainExit:
@@ -139,7 +150,7 @@ func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, b
 		}
 		return r.status, true
 	case <-t.C:
-		s.log.Warn("main command did not stop in time: killing it", "timeout", s.opts.MainStopTimeout)
+		s.log.Warn("main command did not stop in time: killing it", "timeout", mainStopTimeout)
 		_ = reaper.SignalGroup(pgid, syscall.SIGKILL)
 		r := <-mainExit
 		return r.status, true

@@ -11,11 +11,15 @@ import (
 	"github.com/corralhq/corral/supervisor/internal/reaper"
 )
 
+// orphanGrace is how long processes left to corral get after SIGTERM at
+// shutdown, before SIGKILL.
+const orphanGrace = 5 * time.Second
+
 // stopOrphans stops every process left as corral's child once the services
 // and the main command are gone: daemons that escaped their service's
 // process group (setsid and a double fork) and were re-parented to corral,
 // as PID 1 or as a child subreaper. They get SIGTERM (and SIGCONT), then
-// SIGKILL after OrphanGrace; the reaper collects them.
+// SIGKILL after orphanGrace; the reaper collects them.
 func (s *Supervisor) stopOrphans() {
 	pids := children()
 	if len(pids) == 0 {
@@ -26,7 +30,7 @@ func (s *Supervisor) stopOrphans() {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		_ = syscall.Kill(pid, syscall.SIGCONT)
 	}
-	deadline := time.After(s.opts.OrphanGrace)
+	deadline := time.After(orphanGrace)
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
 	for {

@@ -26,6 +26,7 @@ import (
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -49,24 +50,18 @@ type Options struct {
 	// LogPath returns the current log file of a service's stream, for
 	// `supervisorctl tail`; nil when no files are written.
 	LogPath func(service string, stream output.Stream) string
-	// Env is the container environment services inherit (default os.Environ()).
-	Env []string
-	// Hostname is the node's name (default os.Hostname()).
-	Hostname string
-	// MainStopTimeout bounds the main command's stop at shutdown (default 10s).
-	MainStopTimeout time.Duration
 	// MainEnv is the main command's environment (default: Env).
 	MainEnv []string
+	// MainAfter, when set, holds the main command back until it is closed
+	// (cmd/corral closes it once the control socket listens).
+	MainAfter <-chan struct{}
 	// WaitServices bounds the main command's wait for the services to
 	// settle (0: no bound). When it passes, the main command starts anyway
 	// with an error naming what is not ready, or, with WaitServicesFatal,
 	// corral stops with exit code 1.
 	WaitServices      time.Duration
 	WaitServicesFatal bool
-	// OrphanGrace is how long processes left to corral (daemons that escaped
-	// their service's process group) get after SIGTERM at shutdown, before
-	// SIGKILL (default 5s).
-	OrphanGrace time.Duration
+
 	// Signals delivers the signals of CaughtSignals, taken by the caller as
 	// early as it could (signals sent before Run are queued there). Nil:
 	// Run takes them itself.
@@ -127,21 +122,9 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Console == nil {
 		opts.Console = output.NewConsole(os.Stdout, os.Stderr)
 	}
-	if opts.Env == nil {
-		opts.Env = os.Environ()
-	}
-	if opts.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("reading host name: %w", err)
-		}
-		opts.Hostname = h
-	}
-	if opts.MainStopTimeout <= 0 {
-		opts.MainStopTimeout = 10 * time.Second
-	}
-	if opts.OrphanGrace <= 0 {
-		opts.OrphanGrace = 5 * time.Second
+	hostname, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("reading host name: %w", err)
 	}
 	if opts.WatchQuiet == 0 {
 		opts.WatchQuiet = 100 * time.Millisecond
@@ -151,8 +134,8 @@ func New(opts Options) (*Supervisor, error) {
 		log:      opts.Logger,
 		bus:      plugins.NewBus(),
 		console:  opts.Console,
-		baseEnv:  opts.Env,
-		hostname: opts.Hostname,
+		baseEnv:  os.Environ(),
+		hostname: hostname,
 		units:    map[string]*unit{},
 		stopc:    make(chan int, 1),
 
@@ -238,15 +221,7 @@ func firstIn(names []string, set map[string]bool) string {
 }
 
 // lookupEnv reads the container environment services inherit.
-func (s *Supervisor) lookupEnv(key string) (string, bool) {
-	for i := len(s.baseEnv) - 1; i >= 0; i-- {
-		kv := s.baseEnv[i]
-		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
-			return kv[len(key)+1:], true
-		}
-	}
-	return "", false
-}
+func (s *Supervisor) lookupEnv(key string) (string, bool) { return reaper.LookupEnv(s.baseEnv, key) }
 
 // serviceEnv is the environment of svc's processes.
 func (s *Supervisor) serviceEnv(svc *services.Service) []string {

@@ -3,11 +3,15 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // TestHarness runs every peer once with two services, so that the
 // benchmark cannot rot: each must get both services ready and stop.
 func TestHarness(t *testing.T) {
+	testutil.Require(t, testutil.Root, testutil.Command("s6-svscan", "s6"), testutil.Command("gcc", "gcc"),
+		testutil.Command("unshare", "util-linux"))
 	res, err := run(options{reps: 1, n: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/control/server"
 	"github.com/corralhq/corral/internal/earlysignal" // first: takes the signals while the rest initializes
 	"github.com/corralhq/corral/plugins"
@@ -67,9 +68,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, int, bool) {
 	fs := flag.NewFlagSet("corral", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.servicesDir, "services-dir", envOr("CORRAL_SERVICES_DIR", "/etc/services.d"), "directory of *.toml service files (env CORRAL_SERVICES_DIR)")
-	fs.StringVar(&c.socket, "socket", envOr("CORRAL_SOCKET", "/run/corral/control.sock"), "control socket for supervisorctl (env CORRAL_SOCKET); empty turns it off")
+	fs.StringVar(&c.socket, "socket", envOr("CORRAL_SOCKET", control.DefaultSocket), "control socket for supervisorctl (env CORRAL_SOCKET); empty turns it off")
 	fs.StringVar(&c.socketGroup, "socket-group", envOr("CORRAL_SOCKET_GROUP", ""), "group allowed to use the control socket besides root (env CORRAL_SOCKET_GROUP)")
-	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", "/var/log/corral"), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
+	fs.StringVar(&c.logDir, "log-dir", envOr("CORRAL_LOG_DIR", logfile.DefaultDir), "root of the services' rotating log files (env CORRAL_LOG_DIR)")
 	fs.BoolVar(&c.noLogFiles, "no-log-files", false, "write no service log files (console only)")
 	fs.BoolVar(&c.noWatch, "no-watch", false, "do not watch --services-dir; apply changes on SIGHUP or `supervisorctl update` only")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr("CORRAL_METRICS_ADDR", ""), "also serve /metrics on this TCP address, e.g. :9100 (env CORRAL_METRICS_ADDR; off by default)")
@@ -124,7 +125,7 @@ func newLogger(level string) (*slog.Logger, error) {
 			return a
 		},
 	})
-	return slog.New(h).With("component", "corral"), nil
+	return slog.New(h), nil
 }
 
 func main() {
@@ -145,15 +146,24 @@ func run(args []string, sigc <-chan os.Signal) int {
 	if exit {
 		return code
 	}
-	log, err := newLogger(c.logLevel)
+	base, err := newLogger(c.logLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return 2
 	}
+	log := base.With("component", "corral")
 	c.resolvePaths(log)
+	logDir := c.logDir
+	if c.noLogFiles {
+		logDir = "" // plugins see that no log files are written
+	}
+	// The main command starts once the control socket listens (or could
+	// not be made), so that it may use supervisorctl at once.
+	listening := make(chan struct{})
 	opts := supervisor.Options{
 		ServicesDir:       c.servicesDir,
-		LogDir:            c.logDir,
+		LogDir:            logDir,
+		MainAfter:         listening,
 		Logger:            log,
 		Signals:           sigc,
 		WaitServices:      c.waitServices,
@@ -163,7 +173,7 @@ func run(args []string, sigc <-chan os.Signal) int {
 		opts.WatchQuiet = -1
 	}
 	if !c.noLogFiles {
-		base := logfile.Options{Dir: c.logDir, Logger: log.With("component", "logfile")}
+		base := logfile.Options{Dir: c.logDir, Logger: base.With("component", "logfile")}
 		opts.OpenLogSink = func(svc *services.Service) (output.LineSink, error) {
 			return logfile.Open(base.With(svc.Log), svc.Name)
 		}
@@ -186,17 +196,19 @@ func run(args []string, sigc <-chan os.Signal) int {
 		go func() {
 			defer close(served)
 			ln, err := server.Listen(c.socket, c.socketGroup)
+			close(listening)
 			if err != nil {
 				log.Error("control socket disabled", "socket", c.socket, "err", err)
 				return
 			}
-			err = server.Serve(ctx, ln, sup, server.Options{Logger: log.With("component", "control"), Version: version})
+			err = server.Serve(ctx, ln, sup, server.Options{Logger: base.With("component", "control"), Version: version})
 			if err != nil && ctx.Err() == nil {
 				log.Error("control server", "err", err)
 			}
 		}()
 	} else {
 		close(served)
+		close(listening)
 	}
 	if c.metricsAddr != "" {
 		go func() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/corralhq/corral/s6"
 	"github.com/corralhq/corral/supervisor"
@@ -31,12 +30,12 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 		env := func(k string) (string, bool) { return os.LookupEnv(k) }
 		c.logLevel = verbosityLevel(s6.ReadConfig(env, env).Verbosity)
 	}
-	log, err := newLogger(c.logLevel)
+	base, err := newLogger(c.logLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return nil, 2, true
 	}
-	compat, err = newS6Compat(log, c.servicesDir)
+	compat, err = newS6Compat(base.With("component", "corral"), c.servicesDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		return nil, 111, true
@@ -84,7 +83,6 @@ func (c *s6Compat) configure(opts *supervisor.Options, waitSet bool) {
 	if c == nil {
 		return
 	}
-	opts.Env = os.Environ()
 	// The main command gets PATH only, as rc.init gives it (everything
 	// with S6_KEEP_ENV).
 	opts.MainEnv = c.stageEnv()
@@ -92,8 +90,6 @@ func (c *s6Compat) configure(opts *supervisor.Options, waitSet bool) {
 		// S6_CMD_WAIT_FOR_SERVICES_MAXTIME: 0 waits as long as it takes.
 		opts.WaitServices = c.cfg.CmdWaitMaxTime
 	}
-	// The main command gets S6_KILL_GRACETIME after SIGTERM; 0 kills it at once.
-	opts.MainStopTimeout = max(c.cfg.KillGraceTime, time.Millisecond)
 	configureEngine(c, opts)
 }
 

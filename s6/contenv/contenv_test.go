@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // TestDumpReadRoundTrip: what s6-overlay (3.2.2.0+) dumps at boot,
@@ -89,10 +91,8 @@ func TestFilesWrittenByScripts(t *testing.T) {
 // TestReadMatchesS6Envdir compares ReadDir with Debian's s6-envdir for the
 // option sets images use: none, -f, -fn, -Lf.
 func TestReadMatchesS6Envdir(t *testing.T) {
-	bin, err := exec.LookPath("s6-envdir")
-	if err != nil {
-		t.Fatal("s6-envdir not found: install Debian's s6 package (.ci/deps.sh test)")
-	}
+	testutil.Require(t, testutil.Command("s6-envdir", "s6"))
+	bin, _ := exec.LookPath("s6-envdir")
 	dir := t.TempDir()
 	files := map[string]string{
 		"PLAIN": "v", "NL": "v\n", "TWO": "l1\nl2\n", "BLANKS": "v \t\n", "NUL": "a\x00b",

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // lexCases are scripts of the kinds s6-rc `up` files hold, with the argv
@@ -59,10 +61,8 @@ func TestLexErrors(t *testing.T) {
 // (Debian package execline): execlineb -Pc runs printf with the words it
 // lexed, each followed by a 0x1f byte, and they must equal Lex's.
 func TestLexMatchesExeclineb(t *testing.T) {
-	bin, err := exec.LookPath("execlineb")
-	if err != nil {
-		t.Fatal("execlineb not found: install Debian's execline package (.ci/deps.sh test)")
-	}
+	testutil.Require(t, testutil.Command("execlineb", "execline"))
+	bin, _ := exec.LookPath("execlineb")
 	for _, tc := range lexCases {
 		if len(tc.want) == 0 {
 			continue // printf needs at least one word

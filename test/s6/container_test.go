@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // baseImage is the project's base image (.ci/base-image.sh, `make base`).
@@ -74,6 +76,7 @@ var (
 // testdata/Dockerfile.linuxserver from the base image.
 func linuxserverDockerImage(t *testing.T) string {
 	t.Helper()
+	testutil.Require(t, testutil.Docker)
 	dockerLock(t)
 	imageOnce.Do(func() {
 		if _, _, code := docker("image", "inspect", baseImage); code != 0 {

@@ -28,31 +28,23 @@ var bins struct {
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "corral-s6-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins.dir = dir
-	bins.corral = filepath.Join(dir, "corral")
-	bins.testapp = filepath.Join(dir, "testapp")
-	bins.supervisorctl = filepath.Join(dir, "supervisorctl")
-	for _, b := range [][]string{
-		{"go", "build", "-o", bins.supervisorctl, "github.com/corralhq/corral/cmd/supervisorctl"},
-		{"go", "build", "-o", bins.corral, "github.com/corralhq/corral/cmd/corral"},
-		{"go", "build", "-o", bins.testapp, "./testdata/testapp"},
-	} {
-		cmd := exec.Command(b[0], b[1:]...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %v: %v\n%s", b, err, out)
-			os.Exit(1)
+	testutil.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "corral-s6-")
+		if err != nil {
+			return nil, err
 		}
-	}
-	code := m.Run()
-	removeTestImage()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		built, err := testutil.Build(dir, "cmd/corral", "cmd/supervisorctl", "./testdata/testapp")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		bins.dir, bins.corral, bins.supervisorctl, bins.testapp = dir, built[0], built[1], built[2]
+		return func() {
+			removeTestImage()
+			os.RemoveAll(dir)
+		}, nil
+	}, testutil.Root, testutil.Command("unshare", "util-linux"), testutil.Command("nsenter", "util-linux"),
+		testutil.Command("execlineb", "execline"), testutil.Command("s6-svscan", "s6"))
 }
 
 // image is a root filesystem being prepared for a fake container.
