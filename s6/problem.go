@@ -13,6 +13,10 @@ type Problem struct {
 	Err error
 	// Fatal problems leave the service out; the others are warnings.
 	Fatal bool
+	// Note marks a warning about something s6 itself ignores too (an
+	// unknown file in an s6-rc definition, often data the scripts read):
+	// worth a line at info level, not a warning.
+	Note bool
 }
 
 // Error formats p as "path: message".
@@ -30,4 +34,8 @@ func (ps *problems) fatal(path, service string, format string, args ...any) {
 
 func (ps *problems) warn(path, service string, format string, args ...any) {
 	*ps = append(*ps, &Problem{Path: path, Service: service, Err: fmt.Errorf(format, args...)})
+}
+
+func (ps *problems) note(path, service string, format string, args ...any) {
+	*ps = append(*ps, &Problem{Path: path, Service: service, Err: fmt.Errorf(format, args...), Note: true})
 }

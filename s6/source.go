@@ -147,9 +147,9 @@ func (r *reader) checkEntries(d *Definition) {
 		}
 		if !known[key] {
 			if other := kindKnowing(key); other != "" {
-				r.probs.warn(p, d.Name, "only used in a %s definition, and this is a %s: ignored", other, d.Kind)
+				r.probs.note(p, d.Name, "only used in a %s definition, and this is a %s: ignored, as s6-rc does", other, d.Kind)
 			} else {
-				r.probs.warn(p, d.Name, "unknown file in an s6-rc %s definition: ignored", d.Kind)
+				r.probs.note(p, d.Name, "unknown file in an s6-rc %s definition: ignored, as s6-rc does", d.Kind)
 			}
 			continue
 		}
@@ -164,7 +164,7 @@ func (r *reader) checkEntries(d *Definition) {
 			r.probs.warn(p, d.Name, "not honoured: s6-rc reload is not supported (use `supervisorctl signal` or s6-svc -h)")
 		case "down":
 			if d.Kind == Longrun {
-				r.probs.warn(p, d.Name, "ignored, as s6-rc ignores it: a longrun in s6-rc.d is started when its bundle is")
+				r.probs.note(p, d.Name, "ignored, as s6-rc ignores it: a longrun in s6-rc.d is started when its bundle is")
 			}
 		case "log/":
 			r.probs.warn(p, d.Name, "ignored, as s6-rc ignores it: use producer-for/consumer-for")

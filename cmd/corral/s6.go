@@ -161,7 +161,11 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 		}
 		if key := p.Error(); !c.reported[key] {
 			c.reported[key] = true
-			c.log.Warn("s6: not honoured", "path", p.Path, "reason", p.Err)
+			if p.Note {
+				c.log.Info("s6: ignored", "path", p.Path, "reason", p.Err)
+			} else {
+				c.log.Warn("s6: not honoured", "path", p.Path, "reason", p.Err)
+			}
 		}
 	}
 	return merged, nil
