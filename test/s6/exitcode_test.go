@@ -29,19 +29,25 @@ func TestExitCodeFile(t *testing.T) {
 }
 
 // TestFinish125 reproduces s6's finish exit code 125: the service stays
-// down instead of being restarted.
+// down instead of being restarted; and the older idiom, a finish script
+// running s6-svc -d on its own directory; and the down file.
 func TestFinish125(t *testing.T) {
 	img := newImage(t).write(map[string]string{
-		"etc/services.d/once/run":    "x:#!/bin/sh\necho ran >> /tmp/runs\nexit 0\n",
-		"etc/services.d/once/finish": "x:#!/bin/sh\nexit 125\n",
-		"etc/services.d/idle/run":    "x:#!/bin/sh\nexec sleep 1000\n",
-		"etc/services.d/idle/down":   "",
+		"etc/services.d/once/run":        "x:#!/bin/sh\necho ran >> /tmp/runs\nexit 0\n",
+		"etc/services.d/once/finish":     "x:#!/bin/sh\nexit 125\n",
+		"etc/services.d/selfstop/run":    "x:#!/bin/sh\nexit 1\n",
+		"etc/services.d/selfstop/finish": "x:#!/bin/sh\nexec s6-svc -d .\n",
+		"etc/services.d/idle/run":        "x:#!/bin/sh\nexec sleep 1000\n",
+		"etc/services.d/idle/down":       "",
 	})
 	c := img.run(nil)
 	st := c.waitState("once", control.Exited, 10*time.Second)
 	if runs := strings.Count(img.read("tmp/runs"), "ran"); runs != 1 || st.Restarts != 0 {
 		t.Errorf("ran %d times, %d restarts: finish exiting 125 keeps it down", runs, st.Restarts)
 	}
+	// A finish script that stops its own service (s6-svc -d .) does not
+	// wait for itself: the service ends up down.
+	c.waitState("selfstop", control.Stopped, 10*time.Second)
 	if st := c.status()["idle"]; st.State != control.Stopped {
 		t.Errorf("idle has a down file: %s, want STOPPED (s6's down file)", st.State)
 	}
