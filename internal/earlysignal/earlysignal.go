@@ -18,8 +18,16 @@ import (
 // c receives every signal corral handles, from the start.
 var c = make(chan os.Signal, 64)
 
+// TakenVariable names a file to create once the signals are taken, for
+// tests and start-up probes that must know when a signal can no longer be
+// lost (before that moment, only the Go runtime's own start remains).
+const TakenVariable = "CORRAL_SIGNALS_TAKEN"
+
 func init() {
 	signal.Notify(c, Caught()...)
+	if p := os.Getenv(TakenVariable); p != "" {
+		_ = os.WriteFile(p, nil, 0o600)
+	}
 }
 
 // C returns the channel the signals are queued on; the engine reads it.

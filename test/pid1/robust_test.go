@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/internal/earlysignal"
 )
 
 // The PID-1 duties tini's and dumb-init's own tests check, and the start-up
@@ -254,29 +255,42 @@ func TestCleanExitIsQuiet(t *testing.T) {
 // milliseconds after exec is queued until the engine acts on it: corral
 // exits cleanly every time, instead of running on (the kernel drops a
 // signal PID 1 does not handle) or dying with the Go runtime's exit code 2.
-// (The first 1-2 ms after exec are the Go runtime's own start, before any
-// of corral's code can take a signal: internal/earlysignal takes them ~1 ms
-// after exec here, `GODEBUG=inittrace=1 corral --version` shows when.)
+// The signal is sent 0-5 ms after corral's code took the signals, while its
+// flags, logger, engine and services are still being set up. (Before that
+// are only the Go runtime's own first moments: internal/earlysignal takes
+// the signals about 1 ms after exec on an idle machine, as
+// `GODEBUG=inittrace=1 corral --version` shows.)
 func TestEarlySIGTERM(t *testing.T) {
 	dir := writeServices(t, map[string]string{"svc": `command = "sleep 1000"`})
 	for i := range 30 {
+		marker := filepath.Join(dir, fmt.Sprintf("taken-%d", i))
+		t.Setenv(earlysignal.TakenVariable, marker)
 		in := start(t, dir, true, "sleep", "1000")
-		pid := in.corralPID()
-		for n := 0; ; n++ {
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == bins.corral {
-				break
-			}
-			if n > 5000 {
-				t.Fatal("corral was never exec'd")
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-		time.Sleep(5*time.Millisecond + rand.N(20*time.Millisecond))
+		// Right after corral's code took the signals (internal/earlysignal
+		// marks the moment), while flags, the logger, the engine and the
+		// services are still being set up.
+		waitFile0(t, marker, 10*time.Second)
+		time.Sleep(rand.N(5 * time.Millisecond))
 		in.signal(syscall.SIGTERM)
 		code := in.wait(15 * time.Second)
 		if code != 0 && code != 143 {
 			t.Fatalf("run %d: exit code %d, want 0 (or the main command's 143)\n%s", i, code, tail(in.stderr.String()))
 		}
+	}
+}
+
+// waitFile0 waits until path exists (it may be empty).
+func waitFile0(t *testing.T, path string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear within %s", path, timeout)
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
