@@ -37,11 +37,6 @@ type Options struct {
 	Execlineb string
 	// Layout is where the live directories are (DefaultLayout in images).
 	Layout Layout
-	// Noop is the command of a oneshot with nothing to do (an empty or
-	// comment-only up file, the internal steps with nothing to run): the
-	// image's true(1) when it has one, cheaper than corral's own
-	// (default: Exe --applet true).
-	Noop []string
 	// RunNoexec is set when /run is mounted noexec (Docker's --tmpfs
 	// default): the live copies cannot be executed, so run and finish are
 	// run from their source directory (they must be executable there),
@@ -213,14 +208,12 @@ func (o Options) oneshot(u *Unit, probs *problems) bool {
 			}
 		}
 	}
-	if svc.Command == nil {
-		// Nothing to run: it succeeds at once, as s6-rc's runner does
-		// with an empty command line.
-		svc.Command = o.Noop
-		if svc.Command == nil {
-			svc.Command = o.Applet("true")
-		}
+	if svc.Command == nil && svc.Type != services.Oneshot {
+		svc.Command = o.Applet("true")
 	}
+	// A oneshot with nothing to run keeps a nil Command: the engine counts
+	// it done at once, with no process, as s6-rc's runner does with an
+	// empty command line.
 	return true
 }
 

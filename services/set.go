@@ -92,7 +92,10 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 		return nil, fmt.Errorf("reading services dir: %w", err)
 	}
 	var parsed []*Service
-	l := linker{lines: map[*Service]keyLines{}}
+	l := linker{lines: map[*Service]keyLines{}, known: map[string]bool{}}
+	for _, n := range opts.Known {
+		l.known[n] = true
+	}
 	bad := map[string]string{} // service name -> file, for bad services
 	for _, e := range entries {
 		name := e.Name()
@@ -168,7 +171,7 @@ func (l linker) keyError(s *Service, key string, format string, args ...any) *Er
 // unknownName returns the first name s refers to (in after, wants or
 // stdout_to) that is neither a service nor a bad one, with its key.
 func (l linker) unknownName(s *Service, alive map[string]*Service, bad map[string]string) (key, name string) {
-	known := func(n string) bool { return alive[n] != nil || bad[n] != "" }
+	known := func(n string) bool { return alive[n] != nil || bad[n] != "" || l.known[n] }
 	for _, a := range s.After {
 		if !known(a) {
 			return "after", a
@@ -185,9 +188,11 @@ func (l linker) unknownName(s *Service, alive map[string]*Service, bad map[strin
 	return "", ""
 }
 
-// linker holds the key lines of each parsed service.
+// linker holds the key lines of each parsed service, and the names of
+// services defined elsewhere (LoadOptions.Known).
 type linker struct {
 	lines map[*Service]keyLines
+	known map[string]bool
 }
 
 // link checks names across files: duplicates, after naming unknown or bad
@@ -281,7 +286,7 @@ func (l linker) link(parsed []*Service, bad map[string]string) ([]*Service, []er
 		changed = false
 		for _, s := range sortedServices(alive) {
 			for _, a := range s.After {
-				if alive[a] == nil {
+				if alive[a] == nil && !l.known[a] {
 					errs = append(errs, l.afterError(s, "depends on %q, which is not valid (see %s)", a, bad[a]))
 					delete(alive, s.Name)
 					bad[s.Name] = s.File

@@ -125,8 +125,8 @@ func (s *Supervisor) starting() []string {
 	return out
 }
 
-// mainStopTimeout bounds the main command's stop at shutdown.
-const mainStopTimeout = 10 * time.Second
+// defaultMainStopTimeout bounds the main command's stop at shutdown.
+const defaultMainStopTimeout = 10 * time.Second
 
 // stopMain stops the main command's process group: SIGTERM, then SIGKILL
 // after mainStopTimeout. It returns the main command's exit status, and
@@ -141,7 +141,7 @@ func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, b
 	}
 	_ = reaper.SignalGroup(pgid, syscall.SIGTERM)
 	_ = reaper.SignalGroup(pgid, syscall.SIGCONT)
-	t := time.NewTimer(mainStopTimeout)
+	t := time.NewTimer(s.opts.MainStopTimeout)
 	defer t.Stop()
 	select {
 	case r := <-mainExit:
@@ -150,7 +150,7 @@ func (s *Supervisor) stopMain(mainExit <-chan mainResult) (plugins.ExitStatus, b
 		}
 		return r.status, true
 	case <-t.C:
-		s.log.Warn("main command did not stop in time: killing it", "timeout", mainStopTimeout)
+		s.log.Warn("main command did not stop in time: killing it", "timeout", s.opts.MainStopTimeout)
 		_ = reaper.SignalGroup(pgid, syscall.SIGKILL)
 		r := <-mainExit
 		return r.status, true

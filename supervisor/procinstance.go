@@ -28,10 +28,14 @@ type procInstance struct {
 }
 
 // launch starts an instance of svc: its plugin, or a process running argv
-// (svc's command when nil) with its output going to sinks.
+// (svc's command when nil) with its output going to sinks. A oneshot with
+// no command succeeds at once, with no process.
 func (s *Supervisor) launch(svc *services.Service, argv []string, sinks []output.LineSink) (instance, error) {
-	if svc.Plugin != "" && argv == nil {
+	switch {
+	case svc.Plugin != "" && argv == nil:
 		return s.startPlugin(svc)
+	case svc.Plugin == "" && argv == nil && len(svc.Command) == 0 && svc.Type == services.Oneshot:
+		return newNopInstance(), nil
 	}
 	return s.startProcess(svc, argv, sinks)
 }

@@ -50,8 +50,12 @@ type Options struct {
 	// LogPath returns the current log file of a service's stream, for
 	// `supervisorctl tail`; nil when no files are written.
 	LogPath func(service string, stream output.Stream) string
-	// MainEnv is the main command's environment (default: Env).
+	// MainEnv is the main command's environment (default: corral's).
 	MainEnv []string
+	// MainStopTimeout bounds the main command's stop at shutdown: SIGTERM,
+	// then SIGKILL to its process group (default 10s; s6-overlay mode sets
+	// it from S6_KILL_GRACETIME).
+	MainStopTimeout time.Duration
 	// MainAfter, when set, holds the main command back until it is closed
 	// (cmd/corral closes it once the control socket listens).
 	MainAfter <-chan struct{}
@@ -121,6 +125,9 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if opts.Console == nil {
 		opts.Console = output.NewConsole(os.Stdout, os.Stderr)
+	}
+	if opts.MainStopTimeout <= 0 {
+		opts.MainStopTimeout = defaultMainStopTimeout
 	}
 	hostname, err := os.Hostname()
 	if err != nil {

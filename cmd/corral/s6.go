@@ -39,8 +39,6 @@ type s6Compat struct {
 	// stage2Code is the exit code of a stage-2 failure that stopped the
 	// container (0: none).
 	stage2Code atomic.Int32
-	// noop is the command of oneshots with nothing to do.
-	noop []string
 	// runNoexec is set when /run is mounted noexec.
 	runNoexec bool
 	// gated is set when the main command runs behind the stage-2 gate.
@@ -102,10 +100,6 @@ func (c *s6Compat) lookupContEnv(key string) (string, bool) {
 // load reads corral's service files and the s6 trees into one set. It is
 // the engine's Load: called at start and on every reread.
 func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
-	set, err := services.Load(c.servicesDir, lo)
-	if err != nil {
-		return nil, err
-	}
 	tree := s6.Read(c.layout, applets.Provided)
 	units, probs := s6.Translate(tree, s6.Options{
 		Config:    c.cfg,
@@ -114,7 +108,6 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 		Layout:    c.layout,
 		LookPath:  c.lookPath,
 		RunNoexec: c.runNoexec,
-		Noop:      c.noop,
 	})
 	probs = append(probs, s6.Materialize(c.layout, units)...)
 	bad := map[string]bool{}
@@ -122,6 +115,16 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 		if p.Fatal && p.Service != "" {
 			bad[p.Service] = true
 		}
+	}
+	// TOML files may come after (or want) the s6 services by name.
+	for _, u := range units {
+		if !bad[u.Service.Name] {
+			lo.Known = append(lo.Known, u.Service.Name)
+		}
+	}
+	set, err := services.Load(c.servicesDir, lo)
+	if err != nil {
+		return nil, err
 	}
 	merged := &services.Set{Dir: set.Dir, Errors: set.Errors}
 	var boot []string
