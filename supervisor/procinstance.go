@@ -62,21 +62,22 @@ func (s *Supervisor) startProcess(svc *services.Service, argv []string, sinks []
 	files := []*os.File{devnull, pipes.StdoutW, pipes.StderrW}
 	if !script {
 		if s.readsPipe(svc.Name) {
-			pp, err := s.pipeline.open(svc.Name)
+			r, err := s.pipeline.reader(svc.Name)
 			if err != nil {
 				pipes.Close()
 				return nil, err
 			}
-			files[0] = pp[0]
+			files[0] = r
 		}
-		if svc.StdoutTo != "" {
-			w, err := s.pipeline.writer(svc.StdoutTo)
-			if err != nil {
-				pipes.Close()
-				return nil, err
-			}
-			files[1] = w
+	}
+	if svc.StdoutTo != "" {
+		// Its finish script writes to the same place as its run (s6).
+		w, err := s.pipeline.writer(svc.StdoutTo)
+		if err != nil {
+			pipes.Close()
+			return nil, err
 		}
+		files[1] = w
 	}
 	var notifyR, notifyW *os.File
 	if !script && svc.Ready != nil && svc.Ready.NotifyFD > 0 {

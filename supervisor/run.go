@@ -94,6 +94,13 @@ wait:
 	}
 	s.stopping.Store(true)
 	stopWatch()
+	// The main command first, without waiting for a live update under way
+	// (starts are refused from here on; an update's stops are bounded).
+	if len(mainArgv) > 0 && !mainDone {
+		if st, ok := s.stopMain(mainExit); ok && code == codeFromSignal {
+			code = st.ShellCode()
+		}
+	}
 	s.applyMu.Lock() // no live update from here on
 	defer s.applyMu.Unlock()
 	// A start under way is refused from here on (stopping is set); wait for
@@ -101,11 +108,6 @@ wait:
 	s.bootMu.Lock()
 	defer s.bootMu.Unlock()
 	s.initOnce.Do(func() { close(s.initialized) })
-	if len(mainArgv) > 0 && !mainDone {
-		if st, ok := s.stopMain(mainExit); ok && code == codeFromSignal {
-			code = st.ShellCode()
-		}
-	}
 	if code == codeFromSignal {
 		code = 0
 	}

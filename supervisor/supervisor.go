@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,8 @@ type Supervisor struct {
 	order      []string // dependency order of units (set.Services)
 	set        *services.Set
 	configErrs []error
+	// loadMu serialises loads of the service definitions.
+	loadMu sync.Mutex
 	// pipeline holds the pipes between services (StdoutTo).
 	pipeline pipelines
 	// applyMu serialises Update (live changes) with shutdown.
@@ -161,6 +164,10 @@ func (s *Supervisor) requestStop(code int) {
 // loadSet reads the service definitions and checks plugin services by
 // building and provisioning them (without starting them).
 func (s *Supervisor) loadSet() (*services.Set, error) {
+	// One load at a time: the live watch, SIGHUP and supervisorctl may ask
+	// together, and a loader (s6-overlay's) writes live directories.
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names()}
 	var (
 		set *services.Set
@@ -325,11 +332,19 @@ func (s *Supervisor) waitDeps(ctx context.Context, svc *services.Service) error 
 		if len(waitFor) == 0 {
 			return nil
 		}
-		select {
-		case <-wake[0]:
-		case <-note.C:
+		// Wake on a change of any of them (a later one may fail first),
+		// on the note's tick, or when ctx ends.
+		cases := make([]reflect.SelectCase, 0, len(wake)+2)
+		for _, w := range wake {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(w)})
+		}
+		cases = append(cases,
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(note.C)},
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+		switch i, _, _ := reflect.Select(cases); i {
+		case len(wake):
 			s.log.Info("waiting", "service", svc.Name, "for", strings.Join(waitFor, ", "), "since", time.Since(began).Round(time.Second))
-		case <-ctx.Done():
+		case len(wake) + 1:
 			return ctx.Err()
 		}
 	}
@@ -439,7 +454,15 @@ func (s *Supervisor) stopUnits(ctx context.Context, names []string) {
 			for _, d := range dependents[n] {
 				<-done[d]
 			}
-			if err := u.send(ctx, message{kind: msgStop}); err != nil && !errors.Is(err, control.ErrNotRunning) {
+			m := message{kind: msgStop}
+			if s.drainable(n) {
+				// A logger whose writers are all gone reads on to the end
+				// of file, then exits by itself (s6's loggers drain);
+				// stop_timeout bounds the wait before its stop_signal.
+				s.pipeline.release(n)
+				m.grace = u.service().StopTimeout
+			}
+			if err := u.send(ctx, m); err != nil && !errors.Is(err, control.ErrNotRunning) {
 				u.log.Warn("stop", "err", err)
 			}
 		}(n, u)

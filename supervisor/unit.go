@@ -56,7 +56,10 @@ const (
 
 // message is one request to a unit's actor; reply receives exactly one error.
 type message struct {
-	kind  msgKind
+	kind msgKind
+	// grace, on msgStop, lets the instance end by itself for that long
+	// before it is sent its stop signal (a logger draining its pipe).
+	grace time.Duration
 	sig   syscall.Signal
 	svc   *services.Service
 	err   error

@@ -132,6 +132,14 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	for _, n := range p.diff.Removed {
 		restart[n] = true
 	}
+	// A running reader whose first writer just appeared reads /dev/null:
+	// it restarts to read the pipe.
+	for _, n := range append(append([]string(nil), p.diff.Added...), p.diff.Changed...) {
+		to := next.Get(n).StdoutTo
+		if _, running := s.unit(to); running && to != "" && !s.pipeline.isReading(to) {
+			restart[to] = true
+		}
+	}
 	s.stopUnits(ctx, slices.Collect(maps.Keys(restart)))
 
 	s.mu.Lock()
