@@ -15,34 +15,80 @@ const followPoll = 100 * time.Millisecond
 
 // Tail returns the last n lines of the file at path, each ending in '\n'
 // (but a last line still being written). When path is a stream's current
-// file with fewer than n lines, the newest archives fill in.
+// file with fewer than n lines, the newest archives fill in: those older
+// than the file read, which may have been archived meanwhile (then it is
+// read once, and what was archived after it, being newer, is not read).
 func Tail(path string, n int) ([]byte, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	files := []string{path}
-	if filepath.Base(path) == CurrentName {
-		names, err := Archives(filepath.Dir(path))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		for i := len(names) - 1; i >= 0; i-- {
-			files = append(files, filepath.Join(filepath.Dir(path), names[i]))
-		}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	var out []byte
-	for i, p := range files {
-		b, got, err := lastLines(p, n)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	out, got, err := lastLinesOf(f, fi.Size(), n)
+	if err != nil {
+		return nil, err
+	}
+	if n -= got; n <= 0 || filepath.Base(path) != CurrentName {
+		return out, nil
+	}
+	names, err := olderArchives(filepath.Dir(path), fi)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(names) - 1; i >= 0 && n > 0; i-- {
+		b, got, err := lastLines(names[i], n)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // pruned meanwhile
+		}
 		if err != nil {
-			if i > 0 && errors.Is(err, os.ErrNotExist) {
-				continue // pruned meanwhile
-			}
 			return nil, err
 		}
 		out = append(b, out...)
-		if n -= got; n <= 0 {
-			break
+		n -= got
+	}
+	return out, nil
+}
+
+// olderArchives returns the paths of the archives of dir older than cur, a
+// file that was current when it was opened, oldest first.
+func olderArchives(dir string, cur os.FileInfo) ([]string, error) {
+	same := func(name string) bool {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		return err == nil && os.SameFile(fi, cur)
+	}
+	names, err := Archives(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if fi, err := os.Stat(filepath.Join(dir, CurrentName)); err == nil && os.SameFile(fi, cur) {
+		// Still current after the listing: every archive listed is older,
+		// but for cur itself when a rotation was under way (it is then
+		// the newest).
+		if len(names) > 0 && same(names[len(names)-1]) {
+			names = names[:len(names)-1]
 		}
+	} else {
+		// Archived meanwhile, under a name that a listing made during the
+		// rename may miss: list again, and keep what is older than it.
+		if names, err = Archives(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		i := len(names) - 1
+		for i >= 0 && !same(names[i]) {
+			i--
+		}
+		names = names[:max(i, 0)] // none when cur was pruned meanwhile
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(dir, n)
 	}
 	return out, nil
 }
@@ -58,7 +104,12 @@ func lastLines(path string, n int) ([]byte, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	size := fi.Size()
+	return lastLinesOf(f, fi.Size(), n)
+}
+
+// lastLinesOf returns the last up to n lines of the first size bytes of f
+// and how many it found.
+func lastLinesOf(f *os.File, size int64, n int) ([]byte, int, error) {
 	const chunk = 64 << 10
 	var buf []byte
 	end := size
