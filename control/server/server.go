@@ -414,6 +414,20 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(b)
 		return
 	}
+	if !follow {
+		// Bytes, from the archives too when current is short (just
+		// rotated).
+		rd, err := logfile.TailBytes(path, nbytes)
+		if err != nil {
+			s.tailError(w, err)
+			return
+		}
+		defer rd.Close()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = io.Copy(w, rd)
+		return
+	}
 	f, err := tailStart(path, lines, nbytes)
 	if err != nil {
 		s.tailError(w, err)
@@ -424,9 +438,6 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, f)
-	if !follow {
-		return
-	}
 	// Carry on from exactly where the copy ended, across rotations.
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {

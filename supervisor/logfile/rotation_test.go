@@ -1,8 +1,10 @@
 package logfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,10 +60,20 @@ func TestRotationNeverHidesCurrent(t *testing.T) {
 			opens.Add(1)
 		}
 	}()
-	go func() { // tails the last 6 lines
+	go func() { // tails the last 6 lines, or the last 60 bytes
 		defer wg.Done()
-		for !done.Load() {
-			b, err := Tail(cur, 6)
+		for i := 0; !done.Load(); i++ {
+			var b []byte
+			var err error
+			if i%2 == 0 {
+				b, err = Tail(cur, 6)
+			} else {
+				b, err = tailBytes(cur, 60)
+				// Whole lines from the first newline on.
+				if i := bytes.IndexByte(b, '\n'); err == nil && i >= 0 {
+					b = b[i+1:]
+				}
+			}
 			if err != nil {
 				missing.Add(1)
 				report("tail: %v", err)
@@ -94,6 +106,16 @@ func TestRotationNeverHidesCurrent(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "web", nextName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s left behind: %v", nextName, err)
 	}
+}
+
+// tailBytes reads what TailBytes gives.
+func tailBytes(path string, n int64) ([]byte, error) {
+	rd, err := TailBytes(path, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
 }
 
 // consecutive says what is wrong with text unless it is whole lines
@@ -171,6 +193,14 @@ func TestTailReadsCurrentOnceDuringRotation(t *testing.T) {
 	b, err := Tail(cur, 4)
 	if err != nil || string(b) != "line 1\nline 2\nline 3\nline 4\n" {
 		t.Errorf("tail = %q, %v", b, err)
+	}
+	b, err = tailBytes(cur, 20)
+	if err != nil || string(b) != "ine 2\nline 3\nline 4\n" {
+		t.Errorf("last 20 bytes = %q, %v", b, err)
+	}
+	b, err = tailBytes(cur, 1000)
+	if err != nil || string(b) != "line 1\nline 2\nline 3\nline 4\n" {
+		t.Errorf("last 1000 bytes = %q, %v", b, err)
 	}
 	r, _, err := OpenReader(sdir, nil)
 	if err != nil {

@@ -56,6 +56,90 @@ func Tail(path string, n int) ([]byte, error) {
 	return out, nil
 }
 
+// TailBytes returns a reader of the last n bytes of the file at path,
+// which the caller closes. When path is a stream's current file shorter
+// than n (just rotated, say), the newest archives fill in, as for Tail.
+// The files are opened at once and read as the reader is.
+func TailBytes(path string, n int64) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	t := &multiFile{}
+	t.prepend(f, fi.Size(), n)
+	n -= fi.Size()
+	if n <= 0 || filepath.Base(path) != CurrentName {
+		return t, nil
+	}
+	names, err := olderArchives(filepath.Dir(path), fi)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	for i := len(names) - 1; i >= 0 && n > 0; i-- {
+		a, err := os.Open(names[i])
+		if errors.Is(err, os.ErrNotExist) {
+			continue // pruned meanwhile
+		}
+		if err == nil {
+			fi, err = a.Stat()
+			if err != nil {
+				a.Close()
+			}
+		}
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.prepend(a, fi.Size(), n)
+		n -= fi.Size()
+	}
+	return t, nil
+}
+
+// multiFile reads the ends of files in order.
+type multiFile struct {
+	files []*os.File
+	parts []io.Reader
+}
+
+// prepend puts the last up to n of the first size bytes of f first.
+func (m *multiFile) prepend(f *os.File, size, n int64) {
+	start := max(size-n, 0)
+	m.files = append(m.files, f)
+	m.parts = append([]io.Reader{io.NewSectionReader(f, start, size-start)}, m.parts...)
+}
+
+// Read reads the parts in order.
+func (m *multiFile) Read(p []byte) (int, error) {
+	for len(m.parts) > 0 {
+		n, err := m.parts[0].Read(p)
+		if errors.Is(err, io.EOF) {
+			m.parts = m.parts[1:]
+			err = nil
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.EOF
+}
+
+// Close closes the files.
+func (m *multiFile) Close() error {
+	var errs []error
+	for _, f := range m.files {
+		errs = append(errs, f.Close())
+	}
+	m.files, m.parts = nil, nil
+	return errors.Join(errs...)
+}
+
 // olderArchives returns the paths of the archives of dir older than cur, a
 // file that was current when it was opened, oldest first.
 func olderArchives(dir string, cur os.FileInfo) ([]string, error) {
