@@ -19,7 +19,7 @@ func pathological() []struct {
 	key       string // a prefix of the error's key
 	msg       string // in the error's text
 } {
-	deep := 2000
+	deep := 10000 // 60 KB of nested inline tables, as in issue 14
 	var after strings.Builder
 	after.WriteString("command = \"x\"\nafter = [")
 	for i := range 80000 {
@@ -44,15 +44,15 @@ func pathological() []struct {
 	}{
 		{"deep inline tables", "command = \"x\"\n\nx = " + strings.Repeat("{a = ", deep) + "1" + strings.Repeat("}", deep) + "\n",
 			3, "x.a.a.a", "nested more than 32 levels"},
-		{"deep arrays", "command = \"x\"\nx = " + strings.Repeat("[", deep*10) + strings.Repeat("]", deep*10) + "\n",
+		{"deep arrays", "command = \"x\"\nx = " + strings.Repeat("[", deep*3) + strings.Repeat("]", deep*3) + "\n",
 			2, "x[0][0][0]", "nested more than 32 levels"},
 		{"deep arrays of inline tables", "command = \"x\"\nx = " + strings.Repeat("[{a=", deep) + "1" + strings.Repeat("}]", deep) + "\n",
 			2, "x[0].a[0].a", "nested more than 32 levels"},
-		{"dotted keys", "command = \"x\"\n# a comment\n" + strings.Repeat("a.", deep*5) + "a = 1\n",
+		{"dotted keys", "command = \"x\"\n# a comment\n" + strings.Repeat("a.", deep*3) + "a = 1\n",
 			3, "a.a.a", "nested more than 32 levels"},
 		{"dotted quoted keys", "command = \"x\"\n" + strings.Repeat(`"a".'b'.`, deep) + "a = 1\n",
 			2, "a.b.a.b", "nested more than 32 levels"},
-		{"dotted table header", "command = \"x\"\n[" + strings.Repeat("t.", deep*5) + "t]\nk = 1\n",
+		{"dotted table header", "command = \"x\"\n[" + strings.Repeat("t.", deep*3) + "t]\nk = 1\n",
 			2, "t.t.t", "nested more than 32 levels"},
 		{"nested arrays of tables", "command = \"x\"\n" + func() string {
 			var b strings.Builder
