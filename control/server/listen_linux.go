@@ -79,7 +79,7 @@ func Listen(path string, group string) (*Listener, error) {
 	if base == "" {
 		return nil, fmt.Errorf("control socket %s: not a file name", path)
 	}
-	dirfd, _, err := openTrustedDir(dir)
+	dirfd, resolved, err := openTrustedDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func Listen(path string, group string) (*Listener, error) {
 		return nil, err
 	}
 	cleanPrivate(dirfd, base)
-	if err := l.bind(filepath.Clean(dir)); err != nil {
+	if err := l.bind(resolved); err != nil {
 		unix.Close(dirfd)
 		return nil, err
 	}
@@ -101,8 +101,8 @@ func Listen(path string, group string) (*Listener, error) {
 func privatePrefix(base string) string { return "." + base + ".tmp-" }
 
 // bind binds the socket in a new private directory of the socket's
-// directory (dir, open as l.dirfd), sets its group and mode, and renames
-// it into place.
+// directory (dir, links resolved, open as l.dirfd), sets its group and
+// mode, and renames it into place.
 func (l *Listener) bind(dir string) error {
 	var priv string
 	for i := 0; ; i++ {
@@ -121,11 +121,12 @@ func (l *Listener) bind(dir string) error {
 		return fmt.Errorf("opening the control socket's private directory: %w", err)
 	}
 	defer unix.Close(pfd)
-	// Bound through the descriptor: the private directory itself, however
-	// long the path (a unix address holds 107 bytes).
-	addr := fmt.Sprintf("/proc/self/fd/%d/%s", pfd, l.base)
-	if _, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d", pfd)); err != nil {
-		addr = filepath.Join(dir, priv, l.base) // no /proc
+	// Bound by the private directory's path, which every directory on the
+	// way (checked, links resolved) keeps from changing, or through its
+	// descriptor when that path is too long for a unix address.
+	addr := filepath.Join(dir, priv, l.base)
+	if len(addr) > maxSocketPath {
+		addr = fmt.Sprintf("/proc/self/fd/%d/%s", pfd, l.base)
 	}
 	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
 	if err != nil {
