@@ -142,3 +142,34 @@ func TestSIGTERMDuringSlowLoad(t *testing.T) {
 		t.Fatal("Run did not act on SIGTERM during the load")
 	}
 }
+
+// TestBadPluginFileKeepsDependentsRunning: a plugin service whose file
+// becomes invalid keeps running with its old definition, and so does what
+// comes after it: an update stops neither.
+func TestBadPluginFileKeepsDependentsRunning(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("plug", "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"fine\"\n")
+	write("dep", "command = \"sleep 1000\"\nafter = [\"plug\"]\n")
+	s, _ := runSupervisorIn(t, dir)
+	before := waitFor(t, s, "dep", control.Running)
+	write("plug", "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"\"\n") // Provision fails
+	diff, err := s.Update(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff.Removed) != 0 || len(diff.Errors) != 2 {
+		t.Fatalf("diff %+v: want nothing removed and two errors", diff)
+	}
+	after := waitFor(t, s, "dep", control.Running)
+	if after.PID != before.PID {
+		t.Fatalf("dep was restarted (pid %d -> %d)", before.PID, after.PID)
+	}
+	if st := waitFor(t, s, "plug", control.Running); st.ConfigError == "" {
+		t.Fatal("the bad file's error is not shown")
+	}
+}

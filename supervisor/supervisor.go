@@ -178,8 +178,11 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 	bad := map[string]bool{}
 	for _, svc := range set.Services {
 		if dep := firstIn(svc.After, bad); dep != "" {
+			// An *Error naming the service: an update keeps it running
+			// with its current definition, as it keeps the bad one.
 			bad[svc.Name] = true
-			set.Errors = append(set.Errors, fmt.Errorf("%s: after: dependency %q is invalid", svc.File, dep))
+			set.Errors = append(set.Errors, &services.Error{File: svc.File, Key: "after", Service: svc.Name,
+				Err: fmt.Errorf("depends on %q, which is not valid", dep)})
 			continue
 		}
 		if err := canRunAs(svc); err != nil {
