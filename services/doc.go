@@ -140,6 +140,16 @@
 //
 //	/etc/services.d/web.toml:3: key "restrat": unknown key (did you mean "restart"?)
 //
+// A file is rejected before it is decoded, with the line and key where it
+// crosses a bound, when it is larger than 1 MiB (MaxFileSize), nested more
+// than 32 levels deep (MaxDepth: each part of a table header or dotted key,
+// each inline table and each array counts a level), has more than 4096 keys
+// (MaxKeys: each part of a dotted key counted), more than 4096 arrays and
+// inline tables (MaxContainers), an array of more than 4096 elements
+// (MaxListLen), or a key longer than 256 bytes (MaxKeyLen). Such an error
+// wraps ErrLimit. No service file needs to come near these bounds; they
+// keep the decoding of any file to tens of milliseconds.
+//
 // A bad file is reported and left out; the other files load. A service is
 // also left out, with an error naming the reason, when it is in a duplicate
 // name, when its after names itself, an unknown service (with the nearest

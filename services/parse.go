@@ -97,6 +97,10 @@ func (p *parser) errorf(path []string, format string, args ...any) error {
 }
 
 func (p *parser) parse(data []byte) (svc *Service, err error) {
+	// Bound the decoder's work first: its cost grows faster than the file.
+	if le := checkLimits(data); le != nil {
+		return nil, le.asError(p.d.file, p.d.service)
+	}
 	var tree map[string]any
 	if err := decodeTOML(data, &tree); err != nil {
 		var pe toml.ParseError
@@ -241,15 +245,17 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		s.PluginConfig = &PluginConfig{File: p.d.file, Table: name, data: pluginTable, lines: p.d.lines, service: s.Name}
 	}
 
-	// After: names checked across files by Load.
+	// After: names checked across files by Load; duplicates dropped in
+	// one pass.
+	seen := make(map[string]bool, len(raw.After))
 	for i, a := range raw.After {
-		path := []string{"after", fmt.Sprintf("[%d]", i)}
 		switch {
 		case a == s.Name:
 			return nil, p.errorf([]string{"after"}, "service %q cannot come after itself", a)
 		case !validName(a):
-			return nil, p.errorf(path, "bad service name %q", a)
-		case !slices.Contains(s.After, a):
+			return nil, p.errorf([]string{"after", fmt.Sprintf("[%d]", i)}, "bad service name %q", a)
+		case !seen[a]:
+			seen[a] = true
 			s.After = append(s.After, a)
 		}
 	}

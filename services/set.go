@@ -73,9 +73,6 @@ func (s *Set) Dependents(name string) []string {
 	return out
 }
 
-// maxFileSize bounds the size of a service file.
-const maxFileSize = 1 << 20
-
 // Load reads every service file in dir: files ending in ".toml" that are not
 // dotfiles (symlinks are followed; directories are skipped). A bad file is
 // reported in Set.Errors and left out, as is a service whose After names an
@@ -115,13 +112,18 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 		if st.IsDir() {
 			continue
 		}
-		if !st.Mode().IsRegular() || st.Size() > maxFileSize {
+		if !st.Mode().IsRegular() {
 			set.Errors = append(set.Errors, &Error{File: path, Service: nameFromPath(path),
-				Err: fmt.Errorf("not a regular file of at most %d bytes", maxFileSize)})
+				Err: errors.New("not a regular file")})
 			bad[nameFromPath(path)] = path
 			continue
 		}
-		data, err := os.ReadFile(path)
+		if st.Size() > MaxFileSize {
+			set.Errors = append(set.Errors, fileTooBig(st.Size()).asError(path, nameFromPath(path)))
+			bad[nameFromPath(path)] = path
+			continue
+		}
+		data, err := readBounded(path)
 		if err != nil {
 			set.Errors = append(set.Errors, &Error{File: path, Service: nameFromPath(path), Err: err})
 			bad[nameFromPath(path)] = path

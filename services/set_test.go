@@ -1,6 +1,7 @@
 package services
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,7 @@ func TestLoadOddFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "big.toml"), "# "+strings.Repeat("x", maxFileSize)+"\ncommand = [\"x\"]\n")
+	write(t, filepath.Join(dir, "big.toml"), "# "+strings.Repeat("x", MaxFileSize)+"\ncommand = [\"x\"]\n")
 	write(t, filepath.Join(dir, "ok.toml"), `command = ["ok"]`)
 	set, err := Load(dir, testOpts())
 	if err != nil {
@@ -138,7 +139,12 @@ func TestLoadOddFiles(t *testing.T) {
 	eq(t, names(set.Services), []string{"ok"})
 	eq(t, len(set.Errors), 2)
 	for _, e := range set.Errors {
-		if !strings.Contains(e.Error(), "not a regular file") {
+		switch {
+		case strings.HasSuffix(asError(e).File, "big.toml"):
+			if !errors.Is(e, ErrLimit) || !strings.Contains(e.Error(), "more than the limit of 1048576") {
+				t.Errorf("big file: %v", e)
+			}
+		case !strings.Contains(e.Error(), "not a regular file"):
 			t.Errorf("unexpected error %v", e)
 		}
 	}

@@ -123,14 +123,15 @@ Commands: run "supervisorctl help" and "supervisorctl help COMMAND".
 }
 
 // connFail prints a failure to reach the server as supervisorctl's upcheck
-// does and returns its exit code: 4 when refused (or not allowed), 7 when
+// does and returns its exit code: 4 when refused (or not allowed, or the
+// server is not trusted: see control.UntrustedError), 7 when
 // the socket does not exist, 1 otherwise. Errors that are not ConnErrors
 // print as "error: ...".
 func (c *ctl) connFail(err error) int {
 	if ce, ok := err.(*control.ConnError); ok {
 		c.println(ce.Error())
 		switch ce.Kind {
-		case control.Refused, control.PermissionDenied:
+		case control.Refused, control.PermissionDenied, control.Untrusted:
 			return exitNoPrivileges
 		case control.NoSuchFile:
 			return exitNotRunning

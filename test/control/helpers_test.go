@@ -59,6 +59,9 @@ type corral struct {
 	exited  chan struct{}
 	client  *control.Client
 	metrics string // --metrics-addr, if any
+	// wrap, when set, runs corral through it: wrap[0] is run with the
+	// rest of wrap, corral's path and its arguments.
+	wrap []string
 }
 
 // writeFiles writes name -> content into dir.
@@ -90,7 +93,11 @@ func (c *corral) start(extra ...string) *corral {
 	t := c.t
 	t.Helper()
 	args := append([]string{"--services-dir", c.dir, "--socket", c.sock, "--log-dir", c.logDir}, extra...)
-	c.cmd = exec.Command(filepath.Join(binDir, "corral"), args...)
+	argv := append([]string{filepath.Join(binDir, "corral")}, args...)
+	if len(c.wrap) > 0 {
+		argv = append(append([]string{}, c.wrap...), argv...)
+	}
+	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
