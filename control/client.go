@@ -223,6 +223,16 @@ func (c *Client) Start(ctx context.Context, names ...string) ([]Result, error) {
 	return c.results(ctx, "/v1/start", NamesRequest{Names: names})
 }
 
+// Request asks for the named services to be started (up) or stopped, and
+// returns once corral took the request, not once it is done.
+func (c *Client) Request(ctx context.Context, up bool, names ...string) ([]Result, error) {
+	path := "/v1/stop"
+	if up {
+		path = "/v1/start"
+	}
+	return c.results(ctx, path, NamesRequest{Names: names, NoWait: true})
+}
+
 // Stop stops the named services.
 func (c *Client) Stop(ctx context.Context, names ...string) ([]Result, error) {
 	return c.results(ctx, "/v1/stop", NamesRequest{Names: names})

@@ -203,10 +203,10 @@ func (o Options) oneshot(u *Unit, probs *problems) bool {
 			if svc.StopCommand, ok = o.script(d, d.Down, d.DownPath, probs); !ok {
 				return false
 			}
-			if d.TimeoutDown > 0 {
-				svc.StopTimeout = d.TimeoutDown
-			}
 		}
+		// timeout-down bounds the down script; without it s6-rc waits as
+		// long as it takes (0: no limit).
+		svc.StopTimeout = d.TimeoutDown
 	}
 	if svc.Command == nil && svc.Type != services.Oneshot {
 		svc.Command = o.Applet("true")

@@ -27,6 +27,9 @@ type LoadOptions struct {
 	// Plugins lists the registered plugin names; a `plugin` key naming
 	// another is an error with a suggestion. nil: any name accepted.
 	Plugins []string
+	// DryRun says the load only answers what would change (a reread): a
+	// loader must write nothing (s6-overlay's live directories).
+	DryRun bool
 	// Known names services defined elsewhere (an s6-overlay tree read
 	// beside the TOML files) that after, wants and stdout_to may name.
 	Known []string
@@ -480,8 +483,8 @@ func (p *parser) ready(r *rawReady, lookup func(string) (string, bool)) (*Ready,
 	if rd.Interval, err = p.duration([]string{"ready", "interval"}, r.Interval, DefaultReadyInterval); err != nil {
 		return nil, err
 	}
-	if rd.Timeout == 0 || rd.Interval == 0 {
-		return nil, p.errorf([]string{"ready"}, "ready.timeout and ready.interval must be positive")
+	if rd.Interval == 0 {
+		return nil, p.errorf([]string{"ready", "interval"}, "ready.interval must be positive")
 	}
 	return rd, nil
 }

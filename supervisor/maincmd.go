@@ -15,12 +15,14 @@ import (
 )
 
 // mainResult is how the main command ended; ran is false when shutdown
-// began before it could start, and giveUp when the services did not settle
-// within Options.WaitServices and WaitServicesFatal says to stop.
+// began before it could start, and giveUp when it will not run at all (the
+// services did not settle in time and WaitServicesFatal says to stop, or
+// MainGate refused): corral then stops with code.
 type mainResult struct {
 	status plugins.ExitStatus
 	ran    bool
 	giveUp bool
+	code   int
 }
 
 // forwardToMain passes sig on to the main command, if one runs.
@@ -42,18 +44,30 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 		wctx, cancel = context.WithTimeout(ctx, s.opts.WaitServices)
 		defer cancel()
 	}
+	settled := true
 	if err := s.settled(wctx); err != nil {
 		if ctx.Err() != nil {
 			exit <- mainResult{}
 			return
 		}
+		settled = false
 		waiting := strings.Join(s.starting(), ", ")
-		if s.opts.WaitServicesFatal {
+		switch {
+		case s.opts.MainGate != nil:
+			// The gate decides, and says why.
+		case s.opts.WaitServicesFatal:
 			s.log.Error("services not ready in time: stopping", "waited", s.opts.WaitServices, "not_ready", waiting)
-			exit <- mainResult{giveUp: true}
+			exit <- mainResult{giveUp: true, code: 1}
+			return
+		default:
+			s.log.Error("services not ready in time: starting the main command anyway", "waited", s.opts.WaitServices, "not_ready", waiting)
+		}
+	}
+	if s.opts.MainGate != nil {
+		if code, run := s.opts.MainGate(settled); !run {
+			exit <- mainResult{giveUp: true, code: code}
 			return
 		}
-		s.log.Error("services not ready in time: starting the main command anyway", "waited", s.opts.WaitServices, "not_ready", waiting)
 	}
 	if s.opts.MainAfter != nil {
 		select {
@@ -66,6 +80,9 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 	env := s.opts.MainEnv
 	if env == nil {
 		env = s.baseEnv
+	}
+	if len(s.opts.ExportEnv) > 0 {
+		env = append(append([]string(nil), env...), s.opts.ExportEnv...)
 	}
 	s.mainMu.Lock()
 	if s.stopping.Load() {

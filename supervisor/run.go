@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/corralhq/corral/control"
@@ -64,7 +65,7 @@ wait:
 		case r := <-mainExit:
 			if !r.ran {
 				if r.giveUp {
-					code = 1
+					code = r.code
 					break wait
 				}
 				continue // shutting down before it could start
@@ -76,7 +77,7 @@ wait:
 		case sig := <-sigc:
 			ss, _ := sig.(syscall.Signal)
 			switch {
-			case shutdownSignal(ss):
+			case shutdownSignal(ss) || slices.Contains(s.opts.ShutdownSignals, ss):
 				s.log.Debug("shutting down", "signal", sig.String())
 				code = codeFromSignal
 				break wait

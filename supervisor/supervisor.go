@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/corralhq/corral/control"
@@ -53,6 +54,10 @@ type Options struct {
 	LogPath func(service string, stream output.Stream) string
 	// MainEnv is the main command's environment (default: corral's).
 	MainEnv []string
+	// ExportEnv ("K=V") is added to the environment of every service (even
+	// with clear_env) and of the main command: what they need of corral
+	// itself, such as CORRAL_SOCKET for supervisorctl and the s6 commands.
+	ExportEnv []string
 	// MainStopTimeout bounds the main command's stop at shutdown: SIGTERM,
 	// then SIGKILL to its process group (default 10s; s6-overlay mode sets
 	// it from S6_KILL_GRACETIME).
@@ -60,6 +65,11 @@ type Options struct {
 	// MainAfter, when set, holds the main command back until it is closed
 	// (cmd/corral closes it once the control socket listens).
 	MainAfter <-chan struct{}
+	// MainGate, when set, decides once the services settled (settled false:
+	// the WaitServices bound passed first) whether the main command runs;
+	// when it does not, corral stops with code (s6-overlay's
+	// S6_BEHAVIOUR_IF_STAGE2_FAILS=2).
+	MainGate func(settled bool) (code int, run bool)
 	// WaitServices bounds the main command's wait for the services to
 	// settle (0: no bound). When it passes, the main command starts anyway
 	// with an error naming what is not ready, or, with WaitServicesFatal,
@@ -67,6 +77,10 @@ type Options struct {
 	WaitServices      time.Duration
 	WaitServicesFatal bool
 
+	// ShutdownSignals also start the orderly shutdown, besides SIGTERM and
+	// SIGINT (s6-overlay halts on SIGUSR1, SIGUSR2 and SIGPWR), instead of
+	// being passed on to the main command.
+	ShutdownSignals []syscall.Signal
 	// Signals delivers the signals of CaughtSignals, taken by the caller as
 	// early as it could (signals sent before Run are queued there). Nil:
 	// Run takes them itself.
@@ -163,12 +177,15 @@ func (s *Supervisor) requestStop(code int) {
 
 // loadSet reads the service definitions and checks plugin services by
 // building and provisioning them (without starting them).
-func (s *Supervisor) loadSet() (*services.Set, error) {
+func (s *Supervisor) loadSet() (*services.Set, error) { return s.load(false) }
+
+// load is loadSet; dryRun asks the loader to write nothing (a reread).
+func (s *Supervisor) load(dryRun bool) (*services.Set, error) {
 	// One load at a time: the live watch, SIGHUP and supervisorctl may ask
 	// together, and a loader (s6-overlay's) writes live directories.
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names()}
+	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names(), DryRun: dryRun}
 	var (
 		set *services.Set
 		err error
@@ -261,6 +278,9 @@ func (s *Supervisor) serviceEnv(svc *services.Service) []string {
 		if v, ok := s.lookupEnv("PATH"); ok {
 			base = []string{"PATH=" + v}
 		}
+	}
+	if len(s.opts.ExportEnv) > 0 {
+		base = append(append([]string(nil), base...), s.opts.ExportEnv...)
 	}
 	return mergeEnv(base, extra)
 }

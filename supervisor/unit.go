@@ -104,6 +104,21 @@ func (u *unit) send(ctx context.Context, m message) error {
 	}
 }
 
+// post delivers a message to the actor without waiting for its reply
+// (the reply channel is buffered: nothing waits on it).
+func (u *unit) post(ctx context.Context, m message) error {
+	m.ctx = ctx
+	m.reply = make(chan error, 1)
+	select {
+	case u.msgs <- m:
+		return nil
+	case <-u.done:
+		return control.ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // service returns the definition in force.
 func (u *unit) service() *services.Service {
 	u.mu.Lock()

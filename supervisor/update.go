@@ -70,7 +70,7 @@ func (s *Supervisor) planUpdate(next *services.Set) *updatePlan {
 // Reread says what Update would change, changing nothing.
 func (s *Supervisor) Reread() (control.ConfigDiff, error) {
 	<-s.initialized
-	next, err := s.loadSet()
+	next, err := s.load(true)
 	if err != nil {
 		return control.ConfigDiff{}, err
 	}

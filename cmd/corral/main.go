@@ -164,6 +164,7 @@ func run(args []string, sigc <-chan os.Signal) int {
 		ServicesDir:       c.servicesDir,
 		LogDir:            logDir,
 		MainAfter:         listening,
+		ExportEnv:         c.exportEnv(),
 		Logger:            log,
 		Signals:           sigc,
 		WaitServices:      c.waitServices,

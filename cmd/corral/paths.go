@@ -41,11 +41,33 @@ func (c *config) resolvePaths(log *slog.Logger) {
 	c.noLogFiles = true
 }
 
-// writableDir reports whether dir exists or can be made, and can be
-// written by this process.
+// writableDir reports whether dir exists or can be made, can be written by
+// this process, and is trusted: owned by root or by corral's user and not
+// writable by others (another user who made /tmp/corral-<uid> first must
+// not get corral's socket; control/server refuses such a directory too).
 func writableDir(dir string) bool {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false
 	}
-	return unix.Access(dir, unix.W_OK) == nil
+	if unix.Access(dir, unix.W_OK) != nil {
+		return false
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return false
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return false
+	}
+	return st.Mode&0o002 == 0 || st.Mode&unix.S_ISVTX != 0 && st.Uid == 0
+}
+
+// exportEnv is what every service and the main command get of corral: where
+// its control socket is, for supervisorctl and the s6 commands (even when it
+// moved to a fallback directory, and for services started with PATH only).
+func (c *config) exportEnv() []string {
+	if c.socket == "" {
+		return nil
+	}
+	return []string{"CORRAL_SOCKET=" + c.socket}
 }

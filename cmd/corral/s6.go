@@ -41,8 +41,12 @@ type s6Compat struct {
 	stage2Code atomic.Int32
 	// runNoexec is set when /run is mounted noexec.
 	runNoexec bool
-	// gated is set when the main command runs behind the stage-2 gate.
+	// loadMu serialises load: it rewrites live directories and c.reported.
+	loadMu sync.Mutex
+	// gated is set when the engine asks mainGate before the main command.
 	gated bool
+	// sup is the engine, for the stage-2 checks.
+	sup stage2Watch
 	// mu guards bootNames (load runs in the engine, watchStage2 apart).
 	mu sync.Mutex
 }
@@ -100,6 +104,9 @@ func (c *s6Compat) lookupContEnv(key string) (string, bool) {
 // load reads corral's service files and the s6 trees into one set. It is
 // the engine's Load: called at start and on every reread.
 func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
+	// The engine serialises its loads; this holds for other callers too.
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
 	tree := s6.Read(c.layout, applets.Provided)
 	units, probs := s6.Translate(tree, s6.Options{
 		Config:    c.cfg,
@@ -109,7 +116,9 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 		LookPath:  c.lookPath,
 		RunNoexec: c.runNoexec,
 	})
-	probs = append(probs, s6.Materialize(c.layout, units)...)
+	if !lo.DryRun {
+		probs = append(probs, s6.Materialize(c.layout, units)...)
+	}
 	bad := map[string]bool{}
 	for _, p := range probs {
 		if p.Fatal && p.Service != "" {

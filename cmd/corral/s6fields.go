@@ -2,6 +2,7 @@ package main
 
 import (
 	"syscall"
+	"time"
 
 	"github.com/corralhq/corral/supervisor"
 )
@@ -15,4 +16,7 @@ func syncDisks() { syscall.Sync() }
 func configureEngine(c *s6Compat, opts *supervisor.Options) {
 	opts.Load = c.load
 	opts.MainStopTimeout = c.cfg.KillGraceTime
+	if opts.MainStopTimeout == 0 {
+		opts.MainStopTimeout = time.Nanosecond // 0: SIGKILL at once (the engine's 0 means its default)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/corralhq/corral/s6"
 	"github.com/corralhq/corral/supervisor"
@@ -55,10 +56,8 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 		c.main = append(append([]string{}, compat.cfg.CmdArg0...), c.main...)
 	}
 	if len(c.main) > 0 && compat.cfg.Behaviour >= 2 {
-		// The main command must not run when stage 2 failed: a gate in
-		// front of it checks the boot services once they settled, then
-		// execs it (same process, same signals, same exit code).
-		c.main = append([]string{compat.exe, "--applet", "s6-stage2-gate"}, c.main...)
+		// The main command must not run when stage 2 failed: the engine
+		// asks mainGate once the boot services settled.
 		compat.gated = true
 	}
 	return compat, 0, false
@@ -90,6 +89,15 @@ func (c *s6Compat) configure(opts *supervisor.Options, waitSet bool) {
 		// S6_CMD_WAIT_FOR_SERVICES_MAXTIME: 0 waits as long as it takes.
 		opts.WaitServices = c.cfg.CmdWaitMaxTime
 	}
+	if c.gated {
+		opts.MainGate = c.mainGate
+	}
+	if !c.cfg.CmdReceiveSignals {
+		// s6-overlay's .s6-svscan scripts: SIGUSR2 halts, SIGUSR1 and
+		// SIGPWR power off; in a container, all three stop it. With
+		// S6_CMD_RECEIVE_SIGNALS they go to the main command instead.
+		opts.ShutdownSignals = []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPWR}
+	}
 	configureEngine(c, opts)
 }
 
@@ -98,6 +106,7 @@ func (c *s6Compat) start(ctx context.Context, sup stage2Watch) {
 	if c == nil {
 		return
 	}
+	c.sup = sup
 	go c.watchStage2(ctx, sup)
 }
 

@@ -200,6 +200,9 @@ func (s *server) start(w http.ResponseWriter, r *http.Request) {
 			if runningState(st.State) {
 				return control.Result{Name: st.Name, Code: control.CodeAlreadyStarted, Error: control.ErrAlreadyStarted.Error()}
 			}
+			if req.NoWait {
+				return result(st.Name, s.c.Request(ctx, st.Name, true))
+			}
 			return result(st.Name, s.c.Start(ctx, st.Name))
 		})
 }
@@ -212,8 +215,10 @@ func (s *server) stop(w http.ResponseWriter, r *http.Request) {
 	}
 	s.each(w, r, req.Names, runningState,
 		func(ctx context.Context, st control.ServiceStatus) control.Result {
-			if !runningState(st.State) {
-				return control.Result{Name: st.Name, Code: control.CodeNotRunning, Error: control.ErrNotRunning.Error()}
+			// The engine decides what stopping means in each state (a
+			// oneshot that succeeded runs its stop command).
+			if req.NoWait {
+				return result(st.Name, s.c.Request(ctx, st.Name, false))
 			}
 			return result(st.Name, s.c.Stop(ctx, st.Name))
 		})

@@ -84,8 +84,6 @@ func init() {
 		"s6-cont-finish":        {Run: contFinish, Internal: true},
 		"s6-fix-attrs":          {Run: fixAttrs, Internal: true},
 		"s6-notifyoncheck-poll": {Run: notifyPoll, Internal: true},
-		"s6-svc-request":        {Run: svcRequestApplet, Internal: true},
-		"s6-stage2-gate":        {Run: stage2Gate, Internal: true},
 	}
 }
 

@@ -123,7 +123,8 @@ func (p pollSpec) spawn() error {
 }
 
 // notifyPoll is the internal side of s6-notifyoncheck. "detach" starts the
-// real poller in its own session and returns; "poll" polls. The
+// real poller (left to corral, in the service's process group) and returns;
+// "poll" polls. The
 // notification descriptor is fd 3.
 func notifyPoll(argv []string) int {
 	const prog = "s6-notifyoncheck"
@@ -136,11 +137,12 @@ func notifyPoll(argv []string) int {
 			return fatalf(111, prog, "%v", err)
 		}
 		cmd := &exec.Cmd{
-			Path:        exe,
-			Args:        append([]string{exe, "--applet", "s6-notifyoncheck-poll", "poll"}, argv[2:]...),
-			ExtraFiles:  []*os.File{os.NewFile(3, "notification-fd")},
-			Stderr:      os.Stderr,
-			SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+			Path:       exe,
+			Args:       append([]string{exe, "--applet", "s6-notifyoncheck-poll", "poll"}, argv[2:]...),
+			ExtraFiles: []*os.File{os.NewFile(3, "notification-fd")},
+			Stderr:     os.Stderr,
+			// In the service's process group, as s6-notifyoncheck's own
+			// child is: stopping the service stops the poller too.
 		}
 		if err := cmd.Start(); err != nil {
 			return fatalf(111, prog, "%v", err)

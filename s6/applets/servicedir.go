@@ -13,12 +13,14 @@ import (
 	"github.com/corralhq/corral/s6"
 )
 
-// socket is corral's control socket as the applets find it.
+// socket is corral's control socket as the applets find it: the one corral
+// gives every service and the main command in $CORRAL_SOCKET, else the
+// first one along control.RuntimeDirs (as supervisorctl looks).
 func socket() string {
 	if s := os.Getenv("CORRAL_SOCKET"); s != "" {
 		return s
 	}
-	return control.DefaultSocket
+	return control.FindSocket()
 }
 
 // client returns a control client.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -237,31 +236,22 @@ func parseSignal(s string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("unknown signal %q", s)
 }
 
-// svcRequest starts or stops a service. Synchronously, it waits for
-// corral's answer; otherwise it hands the request to a detached process
-// and returns at once, as s6-svc only writes to the supervisor's fifo (a
-// finish script can then stop its own service without waiting for itself).
+// svcRequest starts or stops a service. Synchronously (-w), it waits until
+// corral has done it; otherwise corral answers once it took the request, as
+// s6-svc only writes to the supervisor's fifo: the order of two s6-svc calls
+// is kept, and a finish script can stop its own service without waiting
+// for itself.
 func svcRequest(prog string, c *control.Client, op, name string, sync bool) error {
-	if !sync {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		cmd := &exec.Cmd{
-			Path:        exe,
-			Args:        []string{exe, "--applet", "s6-svc-request", op, name},
-			Stderr:      os.Stderr,
-			SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-		}
-		return cmd.Start()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
 	defer cancel()
 	var res []control.Result
 	var err error
-	if op == "start" {
+	switch {
+	case !sync:
+		res, err = c.Request(ctx, op == "start", name)
+	case op == "start":
 		res, err = c.Start(ctx, name)
-	} else {
+	default:
 		res, err = c.Stop(ctx, name)
 	}
 	if err != nil {
@@ -275,16 +265,4 @@ func svcRequest(prog string, c *control.Client, op, name string, sync bool) erro
 		}
 	}
 	return nil
-}
-
-// svcRequestApplet is the detached side of svcRequest.
-func svcRequestApplet(argv []string) int {
-	const prog = "s6-svc"
-	if len(argv) != 3 {
-		return usage(prog, "s6-svc-request start|stop name")
-	}
-	if err := svcRequest(prog, client(), argv[1], argv[2], true); err != nil {
-		return fatalf(111, prog, "unable to %s %s: %v", argv[1], argv[2], err)
-	}
-	return 0
 }
