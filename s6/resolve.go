@@ -3,6 +3,7 @@ package s6
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -196,7 +197,7 @@ func (r *resolver) checkPipelines() {
 		switch {
 		case c == nil || c.Kind != Longrun:
 			r.exclude(filepath.Join(d.Dir, "producer-for"), n, "producer for %q, which is not a longrun", d.ProducerFor)
-		case !contains(c.ConsumerFor, n):
+		case !slices.Contains(c.ConsumerFor, n):
 			r.exclude(filepath.Join(d.Dir, "producer-for"), n, "producer for %q, whose consumer-for does not name %q", d.ProducerFor, n)
 		default:
 			d.Logger = d.ProducerFor
@@ -212,15 +213,6 @@ func (r *resolver) checkPipelines() {
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // propagate leaves out, to a fixed point, what depends on something left out.

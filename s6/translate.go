@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -111,7 +112,7 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 			}
 		}
 		for _, u := range units {
-			if !u.Definition.Legacy && contains(r.deps[u.Service.Name], LegacyServices) {
+			if !u.Definition.Legacy && slices.Contains(r.deps[u.Service.Name], LegacyServices) {
 				u.Service.Wants = legacy
 			}
 		}

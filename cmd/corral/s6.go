@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/corralhq/corral/internal/execpath"
 	"github.com/corralhq/corral/s6"
 	"github.com/corralhq/corral/s6/applets"
 	"github.com/corralhq/corral/s6/contenv"
@@ -185,13 +185,7 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 
 // lookPath finds a program on the services' PATH.
 func (c *s6Compat) lookPath(file string) (string, error) {
-	if strings.Contains(file, "/") {
-		if _, err := os.Stat(file); err != nil {
-			return "", err
-		}
-		return file, nil
-	}
-	return exec.LookPath(file)
+	return execpath.Look(file, os.Getenv("PATH"), "")
 }
 
 // readExitCode reads s6-overlay's exit code file: its first line, blanks

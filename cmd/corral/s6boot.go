@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -65,20 +66,11 @@ func (c *s6Compat) fixPath() {
 		path = "/bin"
 	}
 	for _, d := range []string{"/bin", "/usr/bin", applets.CommandDir} {
-		if !contains(filepath.SplitList(path), d) {
+		if !slices.Contains(filepath.SplitList(path), d) {
 			path = d + ":" + path
 		}
 	}
 	os.Setenv("PATH", path)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fd3 is descriptor 3 as corral received it: a pipe or socket that the

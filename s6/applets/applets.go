@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/corralhq/corral/internal/execpath"
 )
 
 // Func runs an applet; argv[0] is the name it was called by. It returns
@@ -212,37 +214,7 @@ func execve(prog string, argv, env []string) int {
 }
 
 // lookPath finds file in the colon-separated path, as execvp does.
-func lookPath(file, path string) (string, error) {
-	if strings.Contains(file, "/") {
-		if _, err := os.Stat(file); err != nil {
-			return "", err
-		}
-		return file, nil
-	}
-	if path == "" {
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	var denied error
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, file)
-		st, err := os.Stat(p)
-		if err != nil || st.IsDir() {
-			continue
-		}
-		if st.Mode()&0o111 == 0 {
-			denied = fmt.Errorf("%s: %w", p, fs.ErrPermission)
-			continue
-		}
-		return p, nil
-	}
-	if denied != nil {
-		return "", denied
-	}
-	return "", fmt.Errorf("%s: %w in PATH", file, fs.ErrNotExist)
-}
+func lookPath(file, path string) (string, error) { return execpath.Look(file, path, "") }
 
 // envGet returns key's value in a "K=V" list (the last one).
 func envGet(env []string, key string) string {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/control"
-	"golang.org/x/sys/unix"
 )
 
 // svcSignals are s6-svc's signal letters: to the process (lower case and
@@ -61,7 +60,7 @@ func svc(argv []string) int {
 			}
 			timeout = n
 		case 's':
-			sig, err := parseSignal(arg)
+			sig, err := control.ParseSignal(arg)
 			if err != nil {
 				return fatalf(100, prog, "%v", err)
 			}
@@ -215,25 +214,10 @@ func dirSignal(dir, file string, def syscall.Signal) syscall.Signal {
 	if err != nil {
 		return def
 	}
-	if sig, err := parseSignal(strings.TrimSpace(string(b))); err == nil {
+	if sig, err := control.ParseSignal(strings.TrimSpace(string(b))); err == nil {
 		return sig
 	}
 	return def
-}
-
-// parseSignal reads "TERM", "SIGTERM", "term" or "15".
-func parseSignal(s string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 64 {
-		return syscall.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("unknown signal %q", s)
 }
 
 // svcRequest starts or stops a service. Synchronously (-w), it waits until
