@@ -24,6 +24,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// slogWarn is the level of the agents' logs in tests.
+const slogWarn = slog.LevelWarn
+
 // testLog logs at level through t.
 func testLog(t testing.TB, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
@@ -200,7 +203,13 @@ func TestQuery(t *testing.T) {
 // it the way the supervisor does: one goroutine, in order.
 func runHookOn(t *testing.T, p *Plugin, bus *plugins.Bus) *plugintest.Host {
 	t.Helper()
-	h := plugintest.NewHost("hook", testLog(t, slog.LevelInfo))
+	return runNamedHookOn(t, "hook", p, bus)
+}
+
+// runNamedHookOn is runHookOn for a hook service called name.
+func runNamedHookOn(t *testing.T, name string, p *Plugin, bus *plugins.Bus) *plugintest.Host {
+	t.Helper()
+	h := plugintest.NewHost(name, testLog(t, slog.LevelInfo))
 	h.SetBus(bus)
 	if err := p.Provision(h); err != nil {
 		t.Fatal(err)
