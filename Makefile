@@ -38,19 +38,19 @@ images: build base ## both images: corral/ha and corral/webapp
 	$(call build_image,Dockerfile.ha,$(HA_IMAGE))
 	$(call build_image,Dockerfile.webapp,$(WEBAPP_IMAGE))
 
-demo: images ## start ha + 3 web apps, wait until all are served, leave them running
+demo: images ## docker-compose up: ha + 3 web apps (compose.yaml), wait until all are served
 	.ci/demo.sh up
 
-demo-add: ## add a web app (NAME=web4 optional)
-	.ci/demo.sh add $(NAME)
+demo-add: ## one more web app (docker-compose --scale)
+	.ci/demo.sh add
 
-demo-remove: ## stop and remove a web app (NAME=web2 optional: the last one)
-	.ci/demo.sh remove $(NAME)
+demo-remove: ## one web app fewer (docker-compose --scale)
+	.ci/demo.sh remove
 
 demo-status: ## what runs, and a few answers through the balancer
 	.ci/demo.sh status
 
-demo-down: ## remove the demo's containers and network
+demo-down: ## docker-compose down: remove the demo's containers and network
 	.ci/demo.sh down
 
 test: ## install the tests' Debian packages if missing, then run every test (needs root)

@@ -23,8 +23,12 @@
 #                         serf is Debian's Serf CLI, so `serf members` works
 #                         in both images against corral's embedded agent;
 #                         set it empty for a bare minbase)
-#   CORRAL_DEBIAN_MIRROR  Debian mirror (default: the one in /etc/apt/sources.list*,
-#                         else http://deb.debian.org/debian)
+#   CORRAL_DEBIAN_MIRROR  Debian mirror (default: the one apt uses here, from
+#                         /etc/apt/sources.list and /etc/apt/sources.list.d;
+#                         with neither, the debootstrap path stops and says so)
+#   CORRAL_DEBIAN_SECURITY_MIRROR  the security archive for the image's apt
+#                         sources (default: apt's bookworm-security entry here;
+#                         with neither, the image has no security entry)
 #   CORRAL_PULL_TIMEOUT   seconds allowed for docker pull (default 60)
 #   CORRAL_BASE_UPGRADE   1 (default): apply bookworm-updates and -security
 #                         after debootstrap; 0: the point release as it is
@@ -74,13 +78,13 @@ if [ "$pull" = 1 ] && timeout "$PULL_TIMEOUT" docker pull "$UPSTREAM" >/dev/null
 fi
 [ "$pull" = 1 ] && log "docker pull $UPSTREAM failed; building $IMAGE with debootstrap"
 
-# mirror prints the Debian mirror apt uses here: the URIs of a deb822 stanza
-# whose Suites contain $SUITE, or the URL of a one-line "deb" entry for it.
+# mirror prints the archive apt uses here for suite $1: the URIs of a deb822
+# stanza whose Suites contain it, or the URL of a one-line "deb" entry for it.
 mirror() {
-	local f
+	local f suite=$1
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
-		awk -v suite="$SUITE" '
+		awk -v suite="$suite" '
 			function flush() {
 				if (uri != "" && deb && found) { print uri; uri = ""; exit }
 				uri = ""; deb = 0; found = 0
@@ -95,7 +99,7 @@ mirror() {
 	done
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -r "$f" ] || continue
-		awk -v suite="$SUITE" '
+		awk -v suite="$suite" '
 			$1 == "deb" {
 				i = 2
 				if ($i ~ /^\[/) while ($i !~ /\]$/) i++
@@ -106,9 +110,26 @@ mirror() {
 	done
 }
 
-MIRROR=${CORRAL_DEBIAN_MIRROR:-$(mirror | head -n 1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# The mirror comes from the environment or from apt's configuration, never
+# from a host name written here. A host on another Debian release has no
+# $SUITE entry, but its mirror carries $SUITE all the same.
+MIRROR=${CORRAL_DEBIAN_MIRROR:-}
+if [ -z "$MIRROR" ]; then
+	for s in $SUITE trixie forky sid unstable testing stable bullseye; do
+		MIRROR=$(mirror "$s" | head -n 1)
+		[ -z "$MIRROR" ] || break
+	done
+fi
+if [ -z "$MIRROR" ]; then
+	log "no Debian mirror to debootstrap from: apt's configuration here (/etc/apt/sources.list,"
+	log "/etc/apt/sources.list.d/) has no Debian entry, and CORRAL_DEBIAN_MIRROR is not set."
+	log "Set CORRAL_DEBIAN_MIRROR to a Debian mirror's URL (the directory holding dists/ and pool/),"
+	log "or make 'docker pull $UPSTREAM' work."
+	exit 1
+fi
 MIRROR=${MIRROR%/}
+SECURITY_MIRROR=${CORRAL_DEBIAN_SECURITY_MIRROR:-$(mirror "$SUITE-security" | head -n 1)}
+SECURITY_MIRROR=${SECURITY_MIRROR%/}
 
 for pair in debootstrap:debootstrap docker:docker.io tar:tar; do
 	command -v "${pair%%:*}" >/dev/null || {
@@ -157,13 +178,19 @@ URIs: $MIRROR
 Suites: $SUITE $SUITE-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+if [ -n "$SECURITY_MIRROR" ]; then
+	cat >>"$root/etc/apt/sources.list.d/debian.sources" <<EOF
 
 Types: deb
-URIs: ${CORRAL_DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
+URIs: $SECURITY_MIRROR
 Suites: $SUITE-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
+else
+	log "no $SUITE-security entry in apt's configuration and CORRAL_DEBIAN_SECURITY_MIRROR is not set: the image's apt has no security archive"
+fi
 
 # Bring in bookworm-updates and bookworm-security, as a pulled image has
 # them (CORRAL_BASE_UPGRADE=0 skips this).

@@ -1,35 +1,32 @@
 #!/usr/bin/env bash
-# demo.sh: the demo cluster, a load balancer (ha) and web apps (web1, web2...)
-# in containers on their own Docker network, all with corral at PID 1.
+# demo.sh: what docker-compose does not do for the demo cluster of
+# compose.yaml (a load balancer and web apps, all with corral at PID 1):
+# make the secrets, wait until the balancer serves every web app, show it.
 #
-#   .ci/demo.sh up [N]        start ha and N web apps (default 3), wait until
-#                             the balancer serves them all, print the URL
-#   .ci/demo.sh add [NAME]    start one more web app (default: next webN)
-#   .ci/demo.sh remove [NAME] docker stop + rm a web app (default: the last)
-#   .ci/demo.sh status        containers, services in ha, a few answers
-#   .ci/demo.sh down          remove the containers and the network
+#   .ci/demo.sh up [N]     docker-compose up with N web apps (default 3),
+#                          wait until all are served, print the URL
+#   .ci/demo.sh add        one more web app (docker-compose --scale)
+#   .ci/demo.sh remove     one web app fewer (docker-compose --scale)
+#   .ci/demo.sh status     containers, services in ha, a few answers
+#   .ci/demo.sh down       docker-compose down
+#   .ci/demo.sh secrets    only make the secrets (for docker stack deploy)
 #
-# The images come from `make images`. The gossip key (32 random bytes,
-# base64) and the stats password are generated once into dist/ (mode 600,
-# never committed) and given to every container.
+# It runs docker-compose in the repository's root, so the project is the
+# same as a `docker-compose ...` typed there (COMPOSE_PROJECT_NAME chooses
+# another). The gossip key (32 random bytes, base64) and the stats password
+# are made once in dist/ (mode 600, never committed); compose.yaml gives them
+# to the containers as secrets.
 #
-# Environment: HA_IMAGE, WEBAPP_IMAGE (corral/ha:latest, corral/webapp:latest),
-# DEMO_NETWORK (corral-demo), DEMO_PORT (8080) and DEMO_STATS_PORT (1936):
-# the host ports on 127.0.0.1 (a random free port when taken),
-# DEMO_TIMEOUT (seconds to wait for the balancer, default 60).
+# Environment: as compose.yaml reads it (HA_IMAGE, WEBAPP_IMAGE, DEMO_PORT,
+# DEMO_STATS_PORT...), and DEMO_TIMEOUT (seconds to wait, default 60).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 HA_IMAGE=${HA_IMAGE:-corral/ha:latest}
 WEBAPP_IMAGE=${WEBAPP_IMAGE:-corral/webapp:latest}
-NETWORK=${DEMO_NETWORK:-corral-demo}
-PORT=${DEMO_PORT:-8080}
-STATS_PORT=${DEMO_STATS_PORT:-1936}
 TIMEOUT=${DEMO_TIMEOUT:-60}
-DIST=$PWD/dist
-KEY=$DIST/gossip.key
-STATS_PASSWORD_FILE=$DIST/stats.password
-LABEL=corral.demo=$NETWORK
+KEY=${DEMO_KEY_FILE:-dist/gossip.key}
+PASSWORD=${DEMO_PASSWORD_FILE:-dist/stats.password}
 
 log() { echo "demo: $*" >&2; }
 die() {
@@ -38,69 +35,34 @@ die() {
 }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }
+compose() { docker-compose "$@" 2> >(grep -v 'deploy sub-keys are not supported' >&2); }
 
 # secrets makes the gossip key and the stats password once.
 secrets() {
-	mkdir -p "$DIST"
+	mkdir -p "$(dirname "$KEY")" "$(dirname "$PASSWORD")"
 	(
 		umask 077
 		[ -s "$KEY" ] || { head -c 32 /dev/urandom | base64 >"$KEY" && log "new gossip key in $KEY"; }
-		[ -s "$STATS_PASSWORD_FILE" ] || head -c 12 /dev/urandom | base64 | tr '+/' '-_' >"$STATS_PASSWORD_FILE"
+		[ -s "$PASSWORD" ] || head -c 12 /dev/urandom | base64 | tr '+/' '-_' >"$PASSWORD"
 	)
-	chmod 600 "$KEY" "$STATS_PASSWORD_FILE"
+	chmod 600 "$KEY" "$PASSWORD"
 }
 
-network() {
-	docker network inspect "$NETWORK" >/dev/null 2>&1 ||
-		docker network create --label "$LABEL" "$NETWORK" >/dev/null
-}
-
-running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
-
-# host_port prints $1 if nothing listens on it, else 0 (Docker picks one).
-host_port() {
-	if ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; then echo 0; else echo "$1"; fi
-}
-
-# url prints the balancer's URL on the host for container port $1.
+# url prints the host URL of the balancer's container port $1.
 url() {
 	local hp
-	hp=$(docker port ha "$1/tcp" 2>/dev/null | grep -m1 '^127\.0\.0\.1:') || die "ha does not publish port $1 (is it running?)"
-	echo "http://$hp"
+	hp=$(compose port ha "$1" 2>/dev/null) && [ -n "$hp" ] || die "ha does not publish port $1 (is it running?)"
+	echo "http://127.0.0.1:${hp##*:}"
 }
 
-start_ha() {
-	if running ha; then return; fi
-	docker rm -f ha >/dev/null 2>&1 || true
-	docker run -d --name ha --hostname ha --network "$NETWORK" --label "$LABEL" \
-		-p "127.0.0.1:$(host_port "$PORT"):80" -p "127.0.0.1:$(host_port "$STATS_PORT"):1936" \
-		-v "$KEY:/run/secrets/gossip.key:ro" \
-		-e STATS_PASSWORD="$(cat "$STATS_PASSWORD_FILE")" \
-		"$HA_IMAGE" >/dev/null
-	log "started ha"
-}
-
-start_web() {
-	local name=$1
-	if running "$name"; then return; fi
-	docker rm -f "$name" >/dev/null 2>&1 || true
-	docker run -d --name "$name" --hostname "$name" --network "$NETWORK" --label "$LABEL" \
-		-v "$KEY:/run/secrets/gossip.key:ro" \
-		-e NODE_NAME="$name" \
-		"$WEBAPP_IMAGE" >/dev/null
-	log "started $name"
-}
-
-# webs lists the demo's web app containers, by number.
+# webs prints the running web apps' node names (their host names).
 webs() {
-	docker ps -a --filter "label=$LABEL" --format '{{.Names}}' | grep -E '^web[0-9]+$' | sort -V || true
+	local ids
+	ids=$(compose ps -q web)
+	[ -z "$ids" ] || docker inspect -f '{{if .State.Running}}{{.Config.Hostname}}{{end}}' $ids | sed '/^$/d' | sort
 }
 
-next_web() {
-	local i=1
-	while docker inspect "web$i" >/dev/null 2>&1; do i=$((i + 1)); done
-	echo "web$i"
-}
+count() { webs | grep -c . || true; }
 
 # served prints the node names that answer through the balancer in $2 requests.
 served() {
@@ -110,25 +72,22 @@ served() {
 	done | sort -u
 }
 
-# wait_served waits until every name in $@ is served by the balancer.
+# wait_served waits until the balancer serves exactly the running web apps.
 wait_served() {
-	local u start missing name got
+	local u start want got
 	u=$(url 80)
 	start=$(now)
 	while :; do
-		got=$(served "$u" $(($# * 3)))
-		missing=
-		for name in "$@"; do
-			grep -qx "$name" <<<"$got" || missing="$missing $name"
-		done
-		[ -z "$missing" ] && break
+		want=$(webs)
+		got=$(served "$u" $(($(wc -l <<<"$want") * 3 + 3)))
+		[ -n "$want" ] && [ "$got" = "$want" ] && break
 		if awk -v t="$(since "$start")" -v m="$TIMEOUT" 'BEGIN { exit !(t > m) }'; then
-			docker logs --tail 30 ha >&2 || true
-			die "after ${TIMEOUT}s the balancer still does not serve:$missing"
+			compose logs --tail 30 ha >&2 || true
+			die "after ${TIMEOUT}s the balancer serves [$(echo $got)], want [$(echo $want)]"
 		fi
 		sleep 0.2
 	done
-	log "the balancer serves $* ($(since "$start")s)"
+	log "the balancer serves the $(wc -l <<<"$want") web apps ($(since "$start")s)"
 }
 
 show() {
@@ -136,14 +95,14 @@ show() {
 	u=$(url 80)
 	echo
 	echo "Balancer:   $u/"
-	echo "Stats page: $(url 1936)/  (user admin, password in dist/stats.password)"
+	echo "Stats page: $(url 1936)/  (user admin, password in $PASSWORD)"
 	echo
 	for _ in 1 2 3 4 5 6; do
 		echo "  \$ curl -s $u/   ->  $(curl -s --max-time 2 "$u/")"
 	done
 	echo
-	echo "More: make demo-add | make demo-remove [NAME=web2] | make demo-status | make demo-down"
-	echo "      docker exec ha supervisorctl status; docker logs ha"
+	echo "More: make demo-add | make demo-remove | make demo-status | make demo-down"
+	echo "      docker-compose up -d --scale web=5; docker-compose exec ha supervisorctl status; docker-compose logs ha"
 }
 
 cmd=${1:-up}
@@ -155,46 +114,32 @@ up)
 		docker image inspect "$img" >/dev/null 2>&1 || die "no image $img: run make images"
 	done
 	secrets
-	network
-	start_ha
-	names=()
-	for ((i = 1; i <= n; i++)); do
-		start_web "web$i"
-		names+=("web$i")
-	done
-	wait_served "${names[@]}"
+	compose up -d --scale web="$n"
+	wait_served
 	show
 	;;
-add)
-	name=${1:-$(next_web)}
-	secrets
-	network
-	start_web "$name"
-	wait_served "$name"
-	;;
-remove)
-	name=${1:-$(webs | tail -n 1)}
-	[ -n "$name" ] || die "no web app to remove"
+add | remove)
+	n=$(count)
+	if [ "$cmd" = add ]; then n=$((n + 1)); else n=$((n - 1)); fi
+	[ "$n" -ge 1 ] || die "the demo keeps at least one web app (make demo-down removes everything)"
 	start=$(now)
-	docker stop "$name" >/dev/null
-	log "stopped $name in $(since "$start")s"
-	docker rm "$name" >/dev/null
+	compose up -d --no-recreate --scale web="$n"
+	log "docker-compose --scale web=$n took $(since "$start")s"
+	wait_served
 	;;
 status)
-	docker ps -a --filter "label=$LABEL" --format 'table {{.Names}}\t{{.Status}}\t{{.Ports}}'
-	if running ha; then
-		echo
-		docker exec ha supervisorctl status || true
-		u=$(url 80)
-		echo
-		for _ in 1 2 3 4; do curl -s --max-time 2 "$u/" || echo "(no answer)"; done
-	fi
+	compose ps
+	echo
+	compose exec -T ha supervisorctl status || true
+	u=$(url 80)
+	echo
+	for _ in 1 2 3 4; do curl -s --max-time 2 "$u/" || echo "(no answer)"; done
 	;;
 down)
-	ids=$(docker ps -aq --filter "label=$LABEL")
-	[ -z "$ids" ] || docker rm -f $ids >/dev/null
-	docker network rm "$NETWORK" >/dev/null 2>&1 || true
-	log "removed the demo containers and the $NETWORK network"
+	compose down
+	;;
+secrets)
+	secrets
 	;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2

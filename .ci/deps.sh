@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what the tests (or the demo) use, when
 # something is missing. Idempotent; needs root for apt-get.
 #   .ci/deps.sh test   everything the tests use
-#   .ci/deps.sh demo   what `make demo` needs on the host (debootstrap)
+#   .ci/deps.sh demo   what `make demo` needs on the host (debootstrap, docker-compose)
 set -euo pipefail
 what=${1:-test}
 case "$what" in
@@ -12,16 +12,18 @@ test)
 		rsyslog            # the log collector the forwarder ships to
 		rsyslog-gnutls     # its TLS driver (RFC 5425 tests)
 		serf               # the stock CLI that talks to the embedded agent's RPC
-		s6 tini supervisor # peers in the PID-1 benchmarks
+		s6 tini supervisor # peers in the PID-1 benchmarks; s6 also for test/s6 (s6-envdir) and bench/s6
+		execline           # execlineb: s6-rc up files with blocks (test/s6, s6/execline)
 		debootstrap        # the local base image when no registry is reachable
 		iproute2           # network namespaces, veth, bridges
 		util-linux         # unshare (PID namespaces)
 		procps psmisc      # ps, pkill
 		gcc libc6-dev      # the orphan-forking test helper
 		curl wrk hyperfine # end-to-end checks and load
+		docker-compose     # compose.yaml in test/e2e (Swarm is the engine's own)
 	)
 	;;
-demo) packages=(debootstrap curl) ;;
+demo) packages=(debootstrap curl docker-compose) ;;
 *)
 	echo "usage: $0 test|demo" >&2
 	exit 2

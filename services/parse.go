@@ -27,6 +27,9 @@ type LoadOptions struct {
 	// Plugins lists the registered plugin names; a `plugin` key naming
 	// another is an error with a suggestion. nil: any name accepted.
 	Plugins []string
+	// Known names services defined elsewhere (an s6-overlay tree read
+	// beside the TOML files) that after, wants and stdout_to may name.
+	Known []string
 }
 
 // serviceKeys are the top-level keys of a service file, for suggestions.
@@ -249,6 +252,10 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		case !slices.Contains(s.After, a):
 			s.After = append(s.After, a)
 		}
+	}
+
+	if err := p.lifecycle(raw, s, lookup); err != nil {
+		return nil, err
 	}
 
 	// User, group, working directory.

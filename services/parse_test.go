@@ -24,6 +24,8 @@ func TestParseDefaults(t *testing.T) {
 		Type:          Longrun,
 		Command:       []string{"web", "--port", "80"},
 		Restart:       RestartAlways,
+		Autostart:     true,
+		FinishTimeout: DefaultFinishTimeout,
 		StopSignal:    syscall.SIGTERM,
 		StopTimeout:   10 * time.Second,
 		ReloadSignal:  syscall.SIGHUP,

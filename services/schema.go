@@ -5,6 +5,7 @@ import "time"
 // Defaults filled in by Parse for keys a file leaves out.
 const (
 	DefaultStopTimeout    = 10 * time.Second
+	DefaultFinishTimeout  = 5 * time.Second
 	DefaultMaxRestarts    = 10
 	DefaultRestartWindow  = 60 * time.Second
 	DefaultReadyTimeout   = 60 * time.Second
@@ -27,6 +28,13 @@ type rawService struct {
 	Type          *string           `toml:"type"`
 	Restart       *string           `toml:"restart"`
 	After         []string          `toml:"after"`
+	Wants         []string          `toml:"wants"`
+	Autostart     *bool             `toml:"autostart"`
+	Finish        any               `toml:"finish"`
+	FinishTimeout *time.Duration    `toml:"finish_timeout"`
+	StopCommand   any               `toml:"stop_command"`
+	StdoutTo      string            `toml:"stdout_to"`
+	ClearEnv      bool              `toml:"clear_env"`
 	Env           map[string]string `toml:"env"`
 	User          any               `toml:"user"`
 	Group         any               `toml:"group"`

@@ -79,6 +79,33 @@ type Service struct {
 	// After lists services that must be ready (or, for oneshots, have
 	// succeeded) before this one starts.
 	After []string
+	// Wants lists services to start after without requiring them: this one
+	// starts once each is ready (or has succeeded), has failed, or is not
+	// starting at all. Their failure never keeps it down.
+	Wants []string
+	// Autostart starts the service when corral starts or its file appears
+	// (default true); false leaves it stopped until started on request
+	// (supervisorctl start; s6's ./down file).
+	Autostart bool
+	// Finish runs after each exit of a longrun, as s6's ./finish does, with
+	// four arguments appended: the exit code (256 when a signal killed the
+	// process), the signal number (0), the service name and the process
+	// group id. It has FinishTimeout (0: no limit), and its exit code 125
+	// keeps the service down instead of restarting it.
+	Finish        []string
+	FinishTimeout time.Duration
+	// StopCommand runs when a oneshot that succeeded is stopped (s6-rc's
+	// down script); at shutdown, in reverse dependency order.
+	StopCommand []string
+	// StdoutTo names the service whose standard input reads this one's
+	// standard output (s6's log/run, s6-rc's producer-for). corral holds the
+	// pipe, so neither end's restart loses a line; the named service starts
+	// first and stops last.
+	StdoutTo string
+	// ClearEnv starts the process with only PATH from the container's
+	// environment (plus Env), as s6-overlay gives its services.
+	ClearEnv bool
+
 	// Env holds extra environment variables, ${VAR} already expanded from
 	// the container's environment. The container's environment is inherited.
 	Env map[string]string
@@ -112,6 +139,20 @@ type Service struct {
 
 	// Log says where the service's output goes.
 	Log Log
+}
+
+// Ordering returns the services this one starts after: After, Wants and
+// the reader of its output (StdoutTo).
+func (s *Service) Ordering() []string {
+	if len(s.Wants) == 0 && s.StdoutTo == "" {
+		return s.After
+	}
+	out := make([]string, 0, len(s.After)+len(s.Wants)+1)
+	out = append(append(out, s.After...), s.Wants...)
+	if s.StdoutTo != "" {
+		out = append(out, s.StdoutTo)
+	}
+	return out
 }
 
 // Credential is a resolved user and group.

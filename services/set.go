@@ -92,7 +92,10 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 		return nil, fmt.Errorf("reading services dir: %w", err)
 	}
 	var parsed []*Service
-	l := linker{lines: map[*Service]keyLines{}}
+	l := linker{lines: map[*Service]keyLines{}, known: map[string]bool{}}
+	for _, n := range opts.Known {
+		l.known[n] = true
+	}
 	bad := map[string]string{} // service name -> file, for bad services
 	for _, e := range entries {
 		name := e.Name()
@@ -138,7 +141,7 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 	}
 	good, errs := l.link(parsed, bad)
 	set.Errors = append(set.Errors, errs...)
-	set.Services = order(good)
+	set.Services = Order(good)
 	sort.SliceStable(set.Errors, func(i, j int) bool {
 		a, b := asError(set.Errors[i]), asError(set.Errors[j])
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) < 0
@@ -160,9 +163,36 @@ func (l linker) afterError(s *Service, format string, args ...any) *Error {
 	return &Error{File: s.File, Line: l.lines[s].line([]string{"after"}), Key: "after", Service: s.Name, Err: fmt.Errorf(format, args...)}
 }
 
-// linker holds the key lines of each parsed service.
+// keyError is an error about key of service s.
+func (l linker) keyError(s *Service, key string, format string, args ...any) *Error {
+	return &Error{File: s.File, Line: l.lines[s].line([]string{key}), Key: key, Service: s.Name, Err: fmt.Errorf(format, args...)}
+}
+
+// unknownName returns the first name s refers to (in after, wants or
+// stdout_to) that is neither a service nor a bad one, with its key.
+func (l linker) unknownName(s *Service, alive map[string]*Service, bad map[string]string) (key, name string) {
+	known := func(n string) bool { return alive[n] != nil || bad[n] != "" || l.known[n] }
+	for _, a := range s.After {
+		if !known(a) {
+			return "after", a
+		}
+	}
+	for _, w := range s.Wants {
+		if !known(w) {
+			return "wants", w
+		}
+	}
+	if s.StdoutTo != "" && !known(s.StdoutTo) {
+		return "stdout_to", s.StdoutTo
+	}
+	return "", ""
+}
+
+// linker holds the key lines of each parsed service, and the names of
+// services defined elsewhere (LoadOptions.Known).
 type linker struct {
 	lines map[*Service]keyLines
+	known map[string]bool
 }
 
 // link checks names across files: duplicates, after naming unknown or bad
@@ -209,15 +239,13 @@ func (l linker) link(parsed []*Service, bad map[string]string) ([]*Service, []er
 		all = append(all, n)
 	}
 
-	// Unknown names, then bad dependencies, to a fixed point.
+	// Unknown names, then bad dependencies, to a fixed point. A service
+	// that only wants (or pipes to) a bad one still runs without it.
 	for _, s := range sortedServices(alive) {
-		for _, a := range s.After {
-			if _, ok := alive[a]; !ok && bad[a] == "" {
-				errs = append(errs, l.afterError(s, "unknown service %q%s", a, didYouMean(a, all)))
-				delete(alive, s.Name)
-				bad[s.Name] = s.File
-				break
-			}
+		if key, a := l.unknownName(s, alive, bad); a != "" {
+			errs = append(errs, l.keyError(s, key, "unknown service %q%s", a, didYouMean(a, all)))
+			delete(alive, s.Name)
+			bad[s.Name] = s.File
 		}
 	}
 	for changed := true; changed; {
@@ -258,7 +286,7 @@ func (l linker) link(parsed []*Service, bad map[string]string) ([]*Service, []er
 		changed = false
 		for _, s := range sortedServices(alive) {
 			for _, a := range s.After {
-				if alive[a] == nil {
+				if alive[a] == nil && !l.known[a] {
 					errs = append(errs, l.afterError(s, "depends on %q, which is not valid (see %s)", a, bad[a]))
 					delete(alive, s.Name)
 					bad[s.Name] = s.File
@@ -303,7 +331,7 @@ func findCycles(alive map[string]*Service) [][]*Service {
 		n++
 		stack = append(stack, v)
 		onStack[v] = true
-		for _, w := range alive[v].After {
+		for _, w := range alive[v].Ordering() {
 			if alive[w] == nil {
 				continue
 			}
@@ -350,7 +378,7 @@ func findCycles(alive map[string]*Service) [][]*Service {
 		for len(queue) > 0 {
 			v := queue[0]
 			queue = queue[1:]
-			after := slices.Sorted(slices.Values(alive[v].After))
+			after := slices.Sorted(slices.Values(alive[v].Ordering()))
 			for _, w := range after {
 				if !in[w] {
 					continue
@@ -378,9 +406,12 @@ func findCycles(alive map[string]*Service) [][]*Service {
 	return cycles
 }
 
-// order sorts acyclic services so each comes after everything in its After,
-// breaking ties by name (Kahn's algorithm, always taking the smallest name).
-func order(svcs []*Service) []*Service {
+// Order sorts acyclic services so each comes after everything it orders
+// after (Service.Ordering) among svcs, breaking ties by name (Kahn's
+// algorithm, always taking the smallest name). Names not in svcs are
+// ignored. It is the one dependency order of corral: Load's, and the
+// engine's when it adds kept services to a new set.
+func Order(svcs []*Service) []*Service {
 	byName := map[string]*Service{}
 	for _, s := range svcs {
 		byName[s.Name] = s
@@ -388,7 +419,7 @@ func order(svcs []*Service) []*Service {
 	waiting := map[string]int{}
 	dependents := map[string][]string{}
 	for _, s := range svcs {
-		for _, a := range s.After {
+		for _, a := range s.Ordering() {
 			if byName[a] != nil {
 				waiting[s.Name]++
 				dependents[a] = append(dependents[a], s.Name)

@@ -152,3 +152,29 @@ func TestDiffEmpty(t *testing.T) {
 	eq(t, Diff{Added: []string{"a"}}.Empty(), false)
 	eq(t, Diff{Changed: []string{"a"}}.Empty(), false)
 }
+
+// TestLoadKnownNames: after, wants and stdout_to may name services defined
+// elsewhere (an s6 tree), given as LoadOptions.Known; other names are still
+// unknown.
+func TestLoadKnownNames(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"app":   "command = \"app\"\nafter = [\"init-config\"]\nwants = [\"svc-log\"]\n",
+		"typo":  "command = \"x\"\nafter = [\"init-confg\"]\n",
+		"piped": "command = \"y\"\nstdout_to = \"svc-log\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := Load(dir, LoadOptions{Known: []string{"init-config", "svc-log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Get("app") == nil || set.Get("piped") == nil {
+		t.Fatalf("services naming known services were left out: %v", set.Errors)
+	}
+	if set.Get("typo") != nil || len(set.Errors) != 1 || !strings.Contains(set.Errors[0].Error(), `unknown service "init-confg"`) {
+		t.Fatalf("errors %v", set.Errors)
+	}
+}

@@ -64,11 +64,11 @@ func (s *Supervisor) Start(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", name, control.ErrNoSuchService)
 	}
-	if s.shuttingDown.Load() {
+	if s.stopping.Load() {
 		return control.ErrShuttingDown
 	}
 	before, _ := u.snapshot()
-	if err := u.send(ctx, cmdStart, 0); err != nil {
+	if err := u.send(ctx, message{kind: msgStart}); err != nil {
 		return err
 	}
 	var settle <-chan time.Time
@@ -121,7 +121,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", name, control.ErrNoSuchService)
 	}
-	return u.send(ctx, cmdStop, 0)
+	return u.send(ctx, message{kind: msgStop})
 }
 
 // Restart stops (if running) and starts a service.
@@ -138,7 +138,7 @@ func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", name, control.ErrNoSuchService)
 	}
-	return u.send(context.Background(), cmdSignal, sig)
+	return u.send(context.Background(), message{kind: msgSignal, sig: sig})
 }
 
 // Reload reloads a service: its reload_signal for a process, Reload for a plugin.
@@ -147,7 +147,7 @@ func (s *Supervisor) Reload(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("%s: %w", name, control.ErrNoSuchService)
 	}
-	return u.send(ctx, cmdReload, 0)
+	return u.send(ctx, message{kind: msgReload})
 }
 
 // Shutdown starts the orderly shutdown.

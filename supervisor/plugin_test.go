@@ -14,6 +14,7 @@ import (
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -69,8 +70,23 @@ func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() i
 // the returned stop is called or the test ends.
 func runSupervisorIn(t *testing.T, dir string) (*Supervisor, func() int) {
 	t.Helper()
-	s, err := New(Options{ServicesDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Console: output.NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
+	return runSupervisorOpts(t, Options{ServicesDir: dir})
+}
+
+// runSupervisorWith runs a Supervisor whose services come from load.
+func runSupervisorWith(t *testing.T, load func(services.LoadOptions) (*services.Set, error)) (*Supervisor, func() int) {
+	t.Helper()
+	return runSupervisorOpts(t, Options{Load: load})
+}
+
+// runSupervisorOpts runs a Supervisor (quiet, without the live watch) until
+// the returned stop is called or the test ends.
+func runSupervisorOpts(t *testing.T, opts Options) (*Supervisor, func() int) {
+	t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Console = output.NewConsole(io.Discard, io.Discard)
+	opts.WatchQuiet = -1
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,28 @@ type procInstance struct {
 	once    sync.Once
 }
 
-// startProcess spawns svc's command with its output going to sinks.
-func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, sinks []output.LineSink) (*procInstance, error) {
+// launch starts an instance of svc: its plugin, or a process running argv
+// (svc's command when nil) with its output going to sinks. A oneshot with
+// no command succeeds at once, with no process.
+func (s *Supervisor) launch(svc *services.Service, argv []string, sinks []output.LineSink) (instance, error) {
+	switch {
+	case svc.Plugin != "" && argv == nil:
+		return s.startPlugin(svc)
+	case svc.Plugin == "" && argv == nil && len(svc.Command) == 0 && svc.Type == services.Oneshot:
+		return newNopInstance(), nil
+	}
+	return s.startProcess(svc, argv, sinks)
+}
+
+// startProcess spawns argv (svc's command when nil) in a process group of
+// its own. Its stdout and stderr go to sinks, except that svc's own
+// command writes its stdout into the pipe read by svc.StdoutTo, and a
+// service others write to reads that pipe as its stdin.
+func (s *Supervisor) startProcess(svc *services.Service, argv []string, sinks []output.LineSink) (*procInstance, error) {
+	script := argv != nil
+	if !script {
+		argv = svc.Command
+	}
 	pipes, err := output.NewPipes()
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipes: %w", err)
@@ -40,8 +60,26 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 	}
 	defer devnull.Close()
 	files := []*os.File{devnull, pipes.StdoutW, pipes.StderrW}
+	if !script {
+		if s.readsPipe(svc.Name) {
+			pp, err := s.pipeline.open(svc.Name)
+			if err != nil {
+				pipes.Close()
+				return nil, err
+			}
+			files[0] = pp[0]
+		}
+		if svc.StdoutTo != "" {
+			w, err := s.pipeline.writer(svc.StdoutTo)
+			if err != nil {
+				pipes.Close()
+				return nil, err
+			}
+			files[1] = w
+		}
+	}
 	var notifyR, notifyW *os.File
-	if svc.Ready != nil && svc.Ready.NotifyFD > 0 {
+	if !script && svc.Ready != nil && svc.Ready.NotifyFD > 0 {
 		if notifyR, notifyW, err = os.Pipe(); err != nil {
 			pipes.Close()
 			return nil, err
@@ -53,7 +91,7 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 	}
 	env := s.serviceEnv(svc)
 	p, err := reaper.Spawn(reaper.Spec{
-		Argv:  svc.Command,
+		Argv:  argv,
 		Env:   env,
 		Dir:   svc.WorkingDir,
 		Cred:  svc.Credential.Sys(),
@@ -80,29 +118,29 @@ func (s *Supervisor) startProcess(ctx context.Context, svc *services.Service, si
 		main:    make(chan struct{}),
 	}
 	go in.watch()
-	if svc.Ready == nil {
+	if script || svc.Ready == nil {
 		in.readyc <- nil
-	} else {
-		rctx, cancel := context.WithCancel(ctx)
-		go func() {
-			<-in.main
-			cancel()
-		}()
-		go func() {
-			rd := readiness{env: env}
-			err := rd.wait(rctx, svc.Ready, notifyR)
-			if notifyR != nil {
-				notifyR.Close()
-			}
-			select {
-			case <-in.main:
-				// The process exited: its exit, not a cancelled probe, is
-				// what to report.
-			default:
-				in.readyc <- err
-			}
-		}()
+		return in, nil
 	}
+	rctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-in.main
+		cancel()
+	}()
+	go func() {
+		rd := readiness{env: env}
+		err := rd.wait(rctx, svc.Ready, notifyR)
+		if notifyR != nil {
+			notifyR.Close()
+		}
+		select {
+		case <-in.main:
+			// The process exited: its exit, not a cancelled probe, is
+			// what to report.
+		default:
+			in.readyc <- err
+		}
+	}()
 	return in, nil
 }
 
@@ -133,7 +171,7 @@ func (in *procInstance) watch() {
 	case <-in.outDone:
 	case <-time.After(100 * time.Millisecond):
 	}
-	in.exitc <- instanceExit{status: st}
+	in.exitc <- instanceExit{status: st, pid: in.p.Pid}
 }
 
 func (in *procInstance) reapLeftovers() {

@@ -15,24 +15,25 @@ import (
 
 // readiness waits until a started service is ready by its [ready] check.
 // It returns nil once ready, or an error when ctx ends or the check's
-// timeout passes first.
+// timeout passes first (a zero timeout waits as long as the service runs,
+// as s6 does with notification-fd).
 type readiness struct {
 	env []string
 }
 
 func (r *readiness) wait(ctx context.Context, rd *services.Ready, notify *os.File) error {
 	timeout := rd.Timeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	if rd.NotifyFD > 0 {
 		return waitNotify(ctx, notify)
 	}
 	interval := rd.Interval
 	if interval <= 0 {
-		interval = 100 * time.Millisecond
+		interval = services.DefaultReadyInterval
 	}
 	probe := r.probe(rd)
 	t := time.NewTimer(0)

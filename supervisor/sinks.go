@@ -1,8 +1,10 @@
 package supervisor
 
 import (
+	"log/slog"
 	"sync"
 
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -33,49 +35,24 @@ func (l *lockedSink) Close() error {
 	return l.s.Close()
 }
 
-// openSinks builds the unit's output sinks from its definition: the console
-// (with the "[name] " prefix unless turned off) and the log files.
-func (u *unit) openSinks() {
-	u.mu.Lock()
-	svc := u.svc
-	u.mu.Unlock()
+// openSinks builds the output sinks of svc: the console (with the
+// "[name] " prefix unless turned off) and the log files.
+func (s *Supervisor) openSinks(svc *services.Service, log *slog.Logger) []output.LineSink {
 	var sinks []output.LineSink
 	if svc.Log.Console {
 		prefix := ""
 		if svc.Log.Prefix {
 			prefix = "[" + svc.Name + "] "
 		}
-		sinks = append(sinks, u.sup.console.Sink(prefix))
+		sinks = append(sinks, s.console.Sink(prefix))
 	}
-	if svc.Log.Files && u.sup.opts.OpenLogSink != nil {
-		s, err := u.sup.opts.OpenLogSink(svc)
+	if svc.Log.Files && s.opts.OpenLogSink != nil {
+		ls, err := s.opts.OpenLogSink(svc)
 		if err != nil {
-			u.log.Error("log files disabled for this service", "err", err)
+			log.Error("log files disabled for this service", "err", err)
 		} else {
-			sinks = append(sinks, &lockedSink{s: s})
+			sinks = append(sinks, &lockedSink{s: ls})
 		}
 	}
-	u.mu.Lock()
-	u.sinks = sinks
-	u.mu.Unlock()
-}
-
-// currentSinks returns the sinks for a new instance.
-func (u *unit) currentSinks() []output.LineSink {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.sinks
-}
-
-// closeSinks closes the unit's sinks (when it is removed or redefined).
-func (u *unit) closeSinks() {
-	u.mu.Lock()
-	sinks := u.sinks
-	u.sinks = nil
-	u.mu.Unlock()
-	for _, s := range sinks {
-		if err := s.Close(); err != nil {
-			u.log.Warn("closing log sink", "err", err)
-		}
-	}
+	return sinks
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -38,17 +40,36 @@ type Options struct {
 	Logger *slog.Logger
 	// Console receives service output lines (default: os.Stdout/os.Stderr).
 	Console *output.Console
+	// Load reads the service definitions, at start and on every reread or
+	// update (default: services.Load of ServicesDir with the registered
+	// plugins). Whatever it returns, plugin services are then provisioned
+	// to check their settings.
+	Load func(services.LoadOptions) (*services.Set, error)
 	// OpenLogSink opens a service's log file sink; nil writes no files.
 	OpenLogSink func(svc *services.Service) (output.LineSink, error)
 	// LogPath returns the current log file of a service's stream, for
 	// `supervisorctl tail`; nil when no files are written.
 	LogPath func(service string, stream output.Stream) string
-	// Env is the container environment services inherit (default os.Environ()).
-	Env []string
-	// Hostname is the node's name (default os.Hostname()).
-	Hostname string
-	// MainStopTimeout bounds the main command's stop at shutdown (default 10s).
+	// MainEnv is the main command's environment (default: corral's).
+	MainEnv []string
+	// MainStopTimeout bounds the main command's stop at shutdown: SIGTERM,
+	// then SIGKILL to its process group (default 10s; s6-overlay mode sets
+	// it from S6_KILL_GRACETIME).
 	MainStopTimeout time.Duration
+	// MainAfter, when set, holds the main command back until it is closed
+	// (cmd/corral closes it once the control socket listens).
+	MainAfter <-chan struct{}
+	// WaitServices bounds the main command's wait for the services to
+	// settle (0: no bound). When it passes, the main command starts anyway
+	// with an error naming what is not ready, or, with WaitServicesFatal,
+	// corral stops with exit code 1.
+	WaitServices      time.Duration
+	WaitServicesFatal bool
+
+	// Signals delivers the signals of CaughtSignals, taken by the caller as
+	// early as it could (signals sent before Run are queued there). Nil:
+	// Run takes them itself.
+	Signals <-chan os.Signal
 	// WatchQuiet is the quiet period of the live watch of ServicesDir
 	// (default 100ms); negative turns the watch off.
 	WatchQuiet time.Duration
@@ -64,22 +85,29 @@ type Supervisor struct {
 	baseEnv  []string
 	hostname string
 
-	// mu guards units, order, set and configErrs.
+	// mu guards units, order, set and configErrs: which units exist and
+	// the definitions they were last given. Each unit's own state is its
+	// actor's.
 	mu         sync.Mutex
 	units      map[string]*unit
-	order      []string // dependency order of units
+	order      []string // dependency order of units (set.Services)
 	set        *services.Set
 	configErrs []error
+	// pipeline holds the pipes between services (StdoutTo).
+	pipeline pipelines
 	// applyMu serialises Update (live changes) with shutdown.
 	applyMu sync.Mutex
 	applies atomic.Uint64
 
-	shuttingDown atomic.Bool
+	stopping atomic.Bool
 	// stopc receives the exit code that ends Run (first one wins).
 	stopc chan int
-	// initialized is closed once the first set of services was started;
-	// Reread and Update wait for it.
+	// initialized is closed once the first set of services was started (or
+	// the shutdown began first); Reread and Update wait for it.
 	initialized chan struct{}
+	initOnce    sync.Once
+	// bootMu is held while the first set of services is being started.
+	bootMu sync.Mutex
 
 	// mainMu orders starting the main command against stopping it.
 	mainMu      sync.Mutex
@@ -98,18 +126,12 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Console == nil {
 		opts.Console = output.NewConsole(os.Stdout, os.Stderr)
 	}
-	if opts.Env == nil {
-		opts.Env = os.Environ()
-	}
-	if opts.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("reading host name: %w", err)
-		}
-		opts.Hostname = h
-	}
 	if opts.MainStopTimeout <= 0 {
-		opts.MainStopTimeout = 10 * time.Second
+		opts.MainStopTimeout = defaultMainStopTimeout
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("reading host name: %w", err)
 	}
 	if opts.WatchQuiet == 0 {
 		opts.WatchQuiet = 100 * time.Millisecond
@@ -119,8 +141,8 @@ func New(opts Options) (*Supervisor, error) {
 		log:      opts.Logger,
 		bus:      plugins.NewBus(),
 		console:  opts.Console,
-		baseEnv:  opts.Env,
-		hostname: opts.Hostname,
+		baseEnv:  os.Environ(),
+		hostname: hostname,
 		units:    map[string]*unit{},
 		stopc:    make(chan int, 1),
 
@@ -136,38 +158,44 @@ func (s *Supervisor) requestStop(code int) {
 	}
 }
 
-// loadSet reads the services directory and checks plugin services by
+// loadSet reads the service definitions and checks plugin services by
 // building and provisioning them (without starting them).
 func (s *Supervisor) loadSet() (*services.Set, error) {
-	set, err := services.Load(s.opts.ServicesDir, services.LoadOptions{
-		Env:     s.lookupEnv,
-		Plugins: plugins.Names(),
-	})
+	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names()}
+	var (
+		set *services.Set
+		err error
+	)
+	if s.opts.Load != nil {
+		set, err = s.opts.Load(lo)
+	} else {
+		set, err = services.Load(s.opts.ServicesDir, lo)
+	}
 	if err != nil {
 		return nil, err
 	}
 	kept := set.Services[:0]
 	bad := map[string]bool{}
 	for _, svc := range set.Services {
-		if svc.Plugin == "" {
-			kept = append(kept, svc)
-			continue
-		}
-		dep := ""
-		for _, a := range svc.After {
-			if bad[a] {
-				dep = a
-			}
-		}
-		if dep != "" {
+		if dep := firstIn(svc.After, bad); dep != "" {
+			// An *Error naming the service: an update keeps it running
+			// with its current definition, as it keeps the bad one.
 			bad[svc.Name] = true
-			set.Errors = append(set.Errors, fmt.Errorf("%s: after: dependency %q is invalid", svc.File, dep))
+			set.Errors = append(set.Errors, &services.Error{File: svc.File, Key: "after", Service: svc.Name,
+				Err: fmt.Errorf("depends on %q, which is not valid", dep)})
 			continue
 		}
-		if _, err := s.newPlugin(svc, &pluginHost{sup: s, name: svc.Name, log: s.log}); err != nil {
+		if err := canRunAs(svc); err != nil {
 			bad[svc.Name] = true
 			set.Errors = append(set.Errors, err)
 			continue
+		}
+		if svc.Plugin != "" {
+			if _, err := s.newPlugin(svc, &pluginHost{sup: s, name: svc.Name, log: s.log}); err != nil {
+				bad[svc.Name] = true
+				set.Errors = append(set.Errors, err)
+				continue
+			}
 		}
 		kept = append(kept, svc)
 	}
@@ -175,15 +203,35 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 	return set, nil
 }
 
-func (s *Supervisor) lookupEnv(key string) (string, bool) {
-	for i := len(s.baseEnv) - 1; i >= 0; i-- {
-		kv := s.baseEnv[i]
-		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
-			return kv[len(key)+1:], true
+// canRunAs checks that corral may start svc as its user and group: only
+// root can switch to another user (docker run --user 1000 runs corral as
+// uid 1000).
+func canRunAs(svc *services.Service) error {
+	c := svc.Credential
+	euid, egid := os.Geteuid(), os.Getegid()
+	if c == nil || euid == 0 || (int(c.UID) == euid && int(c.GID) == egid) {
+		return nil
+	}
+	key := "user"
+	if svc.User == "" {
+		key = "group"
+	}
+	return &services.Error{File: svc.File, Key: key, Service: svc.Name,
+		Err: fmt.Errorf("corral runs as uid %d (not root) and cannot run a service as uid %d gid %d: remove %s, or run the container as root", euid, c.UID, c.GID, key)}
+}
+
+// firstIn returns the first of names that is in set, or "".
+func firstIn(names []string, set map[string]bool) string {
+	for _, n := range names {
+		if set[n] {
+			return n
 		}
 	}
-	return "", false
+	return ""
 }
+
+// lookupEnv reads the container environment services inherit.
+func (s *Supervisor) lookupEnv(key string) (string, bool) { return reaper.LookupEnv(s.baseEnv, key) }
 
 // serviceEnv is the environment of svc's processes.
 func (s *Supervisor) serviceEnv(svc *services.Service) []string {
@@ -200,7 +248,14 @@ func (s *Supervisor) serviceEnv(svc *services.Service) []string {
 			extra["LOGNAME"] = svc.User
 		}
 	}
-	return mergeEnv(s.baseEnv, extra)
+	base := s.baseEnv
+	if svc.ClearEnv {
+		base = nil
+		if v, ok := s.lookupEnv("PATH"); ok {
+			base = []string{"PATH=" + v}
+		}
+	}
+	return mergeEnv(base, extra)
 }
 
 // unit returns the unit named name.
@@ -211,51 +266,95 @@ func (s *Supervisor) unit(name string) (*unit, bool) {
 	return u, ok
 }
 
-// waitDeps waits until every service svc comes after is satisfied. It fails
-// when one of them goes FATAL or is not defined.
+// allUnits returns the units in dependency order.
+func (s *Supervisor) allUnits() []*unit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*unit, 0, len(s.order))
+	for _, n := range s.order {
+		if u, ok := s.units[n]; ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// waitingNote is how often a service (or the main command) waiting for
+// others says what it waits for.
+const waitingNote = 5 * time.Second
+
+// waitDeps waits until every service svc comes after is satisfied and every
+// one it wants is settled. It fails when one it comes after goes FATAL or
+// exits for good, or is not defined. Every waitingNote it logs what it
+// still waits for.
 func (s *Supervisor) waitDeps(ctx context.Context, svc *services.Service) error {
-	for _, name := range svc.After {
-		for {
+	began := time.Now()
+	note := time.NewTicker(waitingNote)
+	defer note.Stop()
+	for {
+		var (
+			waitFor []string
+			wake    []<-chan struct{}
+		)
+		for _, name := range svc.After {
 			d, ok := s.unit(name)
 			if !ok {
 				return fmt.Errorf("dependency %s is not defined", name)
 			}
 			_, changed := d.snapshot()
-			ok, failed, reason := d.satisfied()
-			if ok {
-				break
-			}
+			ok, failed, _, reason := d.satisfied()
 			if failed {
 				return fmt.Errorf("dependency %s failed: %s", name, reason)
 			}
-			select {
-			case <-changed:
-			case <-ctx.Done():
-				return ctx.Err()
+			if !ok {
+				waitFor = append(waitFor, name)
+				wake = append(wake, changed)
 			}
 		}
+		for _, name := range svc.Ordering()[len(svc.After):] {
+			d, ok := s.unit(name)
+			if !ok {
+				continue // a wanted service that is not defined is not waited for
+			}
+			_, changed := d.snapshot()
+			if _, _, settled, _ := d.satisfied(); !settled {
+				waitFor = append(waitFor, name)
+				wake = append(wake, changed)
+			}
+		}
+		if len(waitFor) == 0 {
+			return nil
+		}
+		select {
+		case <-wake[0]:
+		case <-note.C:
+			s.log.Info("waiting", "service", svc.Name, "for", strings.Join(waitFor, ", "), "since", time.Since(began).Round(time.Second))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return nil
 }
 
-// fatal is called when a unit gives up; an essential one ends the container.
-func (s *Supervisor) fatal(u *unit) {
-	svc := u.service()
-	if svc.Essential && !s.shuttingDown.Load() {
-		st, _ := u.snapshot()
-		s.log.Error("essential service failed: stopping the container", "service", svc.Name, "reason", st.Reason)
+// shuttingDown reports whether the shutdown has begun.
+func (s *Supervisor) shuttingDown() bool { return s.stopping.Load() }
+
+// gaveUp is called when a unit gives up; an essential one ends the container.
+func (s *Supervisor) gaveUp(svc *services.Service, reason string) {
+	if svc.Essential && !s.stopping.Load() {
+		s.log.Error("essential service failed: stopping the container", "service", svc.Name, "reason", reason)
 		s.requestStop(1)
 	}
 }
 
-// startAll creates and starts a unit for each service, in dependency order.
+// startAll creates a unit for each service and starts those that start
+// by themselves, in dependency order.
 func (s *Supervisor) startAll(set *services.Set) {
 	s.mu.Lock()
 	s.set = set
 	s.configErrs = set.Errors
 	var created []*unit
 	for _, svc := range set.Services {
-		u := newUnit(s, svc)
+		u := newUnit(s, s.log, svc)
 		s.units[svc.Name] = u
 		s.order = append(s.order, svc.Name)
 		created = append(created, u)
@@ -265,57 +364,67 @@ func (s *Supervisor) startAll(set *services.Set) {
 		s.log.Error("bad service file skipped", "err", err)
 	}
 	for _, u := range created {
-		if err := u.send(context.Background(), cmdStart, 0); err != nil {
+		if !u.service().Autostart {
+			continue
+		}
+		if err := u.send(context.Background(), message{kind: msgStart}); err != nil {
 			u.log.Error("start", "err", err)
 		}
 	}
 }
 
-// settled waits until no unit is STARTING (all ready, exited or failed).
+// settled waits until no unit is STARTING (all ready, exited or failed),
+// logging what it waits for every waitingNote.
 func (s *Supervisor) settled(ctx context.Context) error {
+	began := time.Now()
+	note := time.NewTicker(waitingNote)
+	defer note.Stop()
 	for {
-		s.mu.Lock()
-		units := make([]*unit, 0, len(s.units))
-		for _, u := range s.units {
-			units = append(units, u)
-		}
-		s.mu.Unlock()
-		var wait <-chan struct{}
-		for _, u := range units {
+		var (
+			waiting []string
+			wake    <-chan struct{}
+		)
+		for _, u := range s.allUnits() {
 			st, ch := u.snapshot()
 			if st.State == control.Starting {
-				wait = ch
-				break
+				waiting = append(waiting, u.name)
+				if wake == nil {
+					wake = ch
+				}
 			}
 		}
-		if wait == nil {
+		if wake == nil {
 			return nil
 		}
 		select {
-		case <-wait:
+		case <-wake:
+		case <-note.C:
+			s.log.Info("main command waiting for services", "for", strings.Join(waiting, ", "), "since", time.Since(began).Round(time.Second))
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// stopAll stops every unit in reverse dependency order: a service stops
-// once everything that comes after it has stopped. Independent services stop
-// in parallel; it returns as soon as every process group is gone.
-func (s *Supervisor) stopAll(ctx context.Context) {
-	s.mu.Lock()
+// stopUnits stops the named units in reverse dependency order: a service
+// stops once everything ordered after it (among those being stopped) has
+// stopped. Independent services stop in parallel; it returns as soon as
+// every process group is gone. It is the one stop ordering, for shutdown
+// and for updates.
+func (s *Supervisor) stopUnits(ctx context.Context, names []string) {
 	units := map[string]*unit{}
-	for n, u := range s.units {
-		units[n] = u
+	for _, n := range names {
+		if u, ok := s.unit(n); ok {
+			units[n] = u
+		}
 	}
-	s.mu.Unlock()
 	done := map[string]chan struct{}{}
 	for n := range units {
 		done[n] = make(chan struct{})
 	}
 	dependents := map[string][]string{}
 	for n, u := range units {
-		for _, a := range u.service().After {
+		for _, a := range u.service().Ordering() {
 			if _, ok := units[a]; ok {
 				dependents[a] = append(dependents[a], n)
 			}
@@ -330,7 +439,7 @@ func (s *Supervisor) stopAll(ctx context.Context) {
 			for _, d := range dependents[n] {
 				<-done[d]
 			}
-			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, control.ErrNotRunning) {
+			if err := u.send(ctx, message{kind: msgStop}); err != nil && !errors.Is(err, control.ErrNotRunning) {
 				u.log.Warn("stop", "err", err)
 			}
 		}(n, u)

@@ -2,88 +2,110 @@ package supervisor
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/corralhq/corral/control"
-	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
-	"github.com/corralhq/corral/supervisor/output"
 )
 
-// unit is one supervised service. Its actor goroutine (run) owns the
-// lifecycle; other goroutines talk to it through cmds and read the snapshot
-// fields under mu.
+// unit is one supervised service. Its actor goroutine (actor.go) is the only
+// owner of the service's lifecycle: the definition, the running instance,
+// timers, the output sinks. Every other goroutine talks to it by message
+// (send) and reads what it publishes (snapshot, status) under mu.
 type unit struct {
-	sup  *Supervisor
+	name string
 	log  *slog.Logger
-	cmds chan unitCmd
+	msgs chan message
+	// done is closed when the actor has ended (after msgQuit).
+	done chan struct{}
 
+	// mu guards the published view; only the actor writes it.
 	mu      sync.Mutex
-	svc     *services.Service
-	sinks   []output.LineSink
 	st      control.ServiceStatus
-	inst    instance
-	changed chan struct{} // closed and replaced on every state change
+	svc     *services.Service // the definition in force
+	inst    instance          // the running instance, for plugin status and metrics
+	changed chan struct{}     // closed and replaced on every publication
 }
 
-type cmdKind int
+// msgKind names what a message asks of the actor.
+type msgKind int
 
 const (
-	cmdStart cmdKind = iota
-	cmdStop
-	cmdSignal
-	cmdReload
-	// cmdQuit ends the actor of a stopped unit that was removed.
-	cmdQuit
+	// msgStart starts a stopped unit (after its dependencies).
+	msgStart msgKind = iota
+	// msgStop stops the unit and replies once its process group is gone.
+	msgStop
+	// msgSignal sends sig to the running instance.
+	msgSignal
+	// msgReload reloads the running instance.
+	msgReload
+	// msgRedefine replaces the definition (svc): new sinks, no config error.
+	// The unit is stopped, or the definition is unchanged.
+	msgRedefine
+	// msgInvalid records that the unit's file became invalid (err); the
+	// running definition stays.
+	msgInvalid
+	// msgCloseSinks flushes and closes the output sinks (at exit).
+	msgCloseSinks
+	// msgQuit ends the actor of a stopped unit that was removed.
+	msgQuit
 )
 
-type unitCmd struct {
-	kind  cmdKind
+// message is one request to a unit's actor; reply receives exactly one error.
+type message struct {
+	kind  msgKind
 	sig   syscall.Signal
+	svc   *services.Service
+	err   error
 	ctx   context.Context
 	reply chan error
 }
 
-func newUnit(s *Supervisor, svc *services.Service) *unit {
+// newUnit creates the unit for svc and starts its actor; the unit is
+// STOPPED until it receives msgStart.
+func newUnit(h unitHost, log *slog.Logger, svc *services.Service) *unit {
 	u := &unit{
-		sup:     s,
-		log:     s.log.With("service", svc.Name),
-		cmds:    make(chan unitCmd),
+		name:    svc.Name,
+		log:     log.With("service", svc.Name),
+		msgs:    make(chan message),
+		done:    make(chan struct{}),
 		svc:     svc,
 		changed: make(chan struct{}),
+		st:      control.ServiceStatus{Name: svc.Name, Group: svc.Name, State: control.Stopped, Since: time.Now()},
 	}
-	u.st = control.ServiceStatus{Name: svc.Name, Group: svc.Name, State: control.Stopped, Since: time.Now()}
-	u.openSinks()
-	go u.run()
+	a := &actor{u: u, host: h, svc: svc}
+	a.sinks = h.openSinks(svc, u.log)
+	go a.loop()
 	return u
 }
 
-// service returns the current definition.
-func (u *unit) service() *services.Service {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.svc
-}
-
-// send delivers a command to the actor and waits for its reply.
-func (u *unit) send(ctx context.Context, kind cmdKind, sig syscall.Signal) error {
-	c := unitCmd{kind: kind, sig: sig, ctx: ctx, reply: make(chan error, 1)}
+// send delivers a message to the actor and waits for its reply, or for ctx.
+func (u *unit) send(ctx context.Context, m message) error {
+	m.ctx = ctx
+	m.reply = make(chan error, 1)
 	select {
-	case u.cmds <- c:
+	case u.msgs <- m:
+	case <-u.done:
+		return control.ErrNotRunning
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
-	case err := <-c.reply:
+	case err := <-m.reply:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// service returns the definition in force.
+func (u *unit) service() *services.Service {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.svc
 }
 
 // snapshot returns the status and the channel that closes on its next change.
@@ -93,305 +115,40 @@ func (u *unit) snapshot() (control.ServiceStatus, <-chan struct{}) {
 	return u.st, u.changed
 }
 
-// setState records a transition and wakes everyone waiting on the unit.
-func (u *unit) setState(to control.State, reason string, mut func(st *control.ServiceStatus)) {
+// publish applies mut to the published view and wakes everyone waiting on
+// the unit. Only the actor calls it.
+func (u *unit) publish(mut func(st *control.ServiceStatus)) {
 	u.mu.Lock()
-	from := u.st.State
-	u.st.State = to
-	u.st.Reason = reason
-	u.st.Since = time.Now()
-	if mut != nil {
-		mut(&u.st)
-	}
+	mut(&u.st)
 	close(u.changed)
 	u.changed = make(chan struct{})
 	u.mu.Unlock()
-	if from != to {
-		if to == control.Fatal {
-			u.log.Error("service failed: giving up", "reason", reason)
-		} else {
-			u.log.Debug("state", "from", from, "to", to, "reason", reason)
-		}
-	}
 }
 
-// satisfied reports whether dependents may start (ready longrun, or a
-// oneshot that succeeded), and failed whether they never will.
-func (u *unit) satisfied() (ok, failed bool, reason string) {
+// satisfied reports whether services that come after this one may start
+// (a ready longrun, or a oneshot that succeeded), and failed whether they
+// never will. settled reports whether services that merely want this one
+// may start: it is satisfied, or neither starting nor stopping (it failed,
+// is backing off after a failure, exited, or is stopped).
+func (u *unit) satisfied() (ok, failed, settled bool, reason string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	reason = u.st.Reason
+	st := u.st
+	reason = st.Reason
 	switch {
 	case u.svc.Type == services.Oneshot:
-		ok = u.st.State == control.Exited && u.st.LastExit != nil && u.st.LastExit.Success()
+		ok = st.State == control.Exited && st.LastExit != nil && st.LastExit.Success()
 	default:
-		ok = u.st.State == control.Running && u.st.Ready
-		if u.st.State == control.Exited {
+		ok = st.State == control.Running && st.Ready
+		if st.State == control.Exited {
 			// A longrun that ended for good will never be ready.
 			failed, reason = true, "exited"
-			if u.st.LastExit != nil {
-				reason = "exited: " + u.st.LastExit.String()
+			if st.LastExit != nil {
+				reason = "exited: " + st.LastExit.String()
 			}
 		}
 	}
-	return ok, failed || u.st.State == control.Fatal, reason
-}
-
-// run is the unit's actor.
-func (u *unit) run() {
-	var (
-		inst        instance
-		readyc      <-chan error
-		exitc       <-chan instanceExit
-		timer       *time.Timer
-		timerc      <-chan time.Time
-		deadline    *time.Timer // a oneshot's timeout
-		deadlinec   <-chan time.Time
-		depc        chan error
-		depCancel   context.CancelFunc = func() {}
-		stopping    bool
-		notReady    error
-		stopWaiters []chan error
-		plan        restartPlan
-		startedAt   time.Time
-	)
-	spawn := func() {
-		svc := u.service()
-		var (
-			in  instance
-			err error
-		)
-		if svc.Plugin != "" {
-			in, err = u.sup.startPlugin(svc)
-		} else {
-			in, err = u.sup.startProcess(context.Background(), svc, u.currentSinks())
-		}
-		startedAt = time.Now()
-		notReady = nil
-		if svc.Type == services.Oneshot && svc.Timeout > 0 && err == nil {
-			deadline = time.NewTimer(svc.Timeout)
-			deadlinec = deadline.C
-		}
-		if err != nil {
-			u.log.Error("spawn failed", "err", err)
-			ex := make(chan instanceExit, 1)
-			ex <- instanceExit{status: plugins.ExitStatus{Code: 127}, err: fmt.Errorf("%w: %v", control.ErrSpawn, err)}
-			exitc = ex
-			return
-		}
-		inst, readyc, exitc = in, in.ready(), in.exited()
-		u.mu.Lock()
-		u.inst = in
-		u.mu.Unlock()
-		u.setState(control.Starting, "", func(st *control.ServiceStatus) {
-			st.PID, st.Started, st.Ready = in.pid(), startedAt, false
-		})
-	}
-	for {
-		select {
-		case c := <-u.cmds:
-			switch c.kind {
-			case cmdStart:
-				if inst != nil || exitc != nil || depc != nil || timerc != nil || stopping {
-					c.reply <- control.ErrAlreadyStarted
-					continue
-				}
-				if u.sup.shuttingDown.Load() {
-					c.reply <- control.ErrShuttingDown
-					continue
-				}
-				plan = restartPlan{}
-				svc := u.service()
-				if len(svc.After) > 0 {
-					var ctx context.Context
-					ctx, depCancel = context.WithCancel(context.Background())
-					depc = make(chan error, 1)
-					go func(ch chan error) { ch <- u.sup.waitDeps(ctx, svc) }(depc)
-					u.setState(control.Starting, "waiting for "+joinNames(svc.After), func(st *control.ServiceStatus) { st.PID = 0 })
-				} else {
-					spawn()
-				}
-				c.reply <- nil
-			case cmdStop:
-				switch {
-				case inst != nil || exitc != nil:
-					// exitc without inst: a failed spawn whose exit is
-					// still queued; it ends as a stop.
-					stopWaiters = append(stopWaiters, c.reply)
-					if !stopping {
-						stopping = true
-						svc := u.service()
-						u.setState(control.Stopping, "", nil)
-						if inst != nil {
-							inst.terminate(svc.StopSignal, svc.StopTimeout)
-						}
-					}
-				case depc != nil || timerc != nil:
-					depCancel()
-					depc = nil
-					if timer != nil {
-						timer.Stop()
-					}
-					timerc = nil
-					u.setState(control.Stopped, "", nil)
-					c.reply <- nil
-				default:
-					c.reply <- control.ErrNotRunning
-				}
-			case cmdSignal:
-				if inst == nil {
-					c.reply <- control.ErrNotRunning
-					continue
-				}
-				// A plugin turns SIGHUP into Reload, which may take a while:
-				// never inside the actor.
-				go func(in instance, c unitCmd) { c.reply <- in.signal(c.sig) }(inst, c)
-			case cmdReload:
-				if inst == nil {
-					c.reply <- control.ErrNotRunning
-					continue
-				}
-				go func(in instance, c unitCmd, sig syscall.Signal) { c.reply <- in.reload(c.ctx, sig) }(inst, c, u.service().ReloadSignal)
-			case cmdQuit:
-				if inst != nil || exitc != nil || stopping {
-					c.reply <- control.ErrAlreadyStarted
-					continue
-				}
-				depCancel()
-				if timer != nil {
-					timer.Stop()
-				}
-				c.reply <- nil
-				return
-			}
-		case <-deadlinec:
-			deadlinec = nil
-			if inst != nil && !stopping {
-				svc := u.service()
-				notReady = fmt.Errorf("timed out after %s", svc.Timeout)
-				u.log.Error("oneshot timed out: stopping it", "timeout", svc.Timeout)
-				inst.terminate(svc.StopSignal, svc.StopTimeout)
-			}
-		case err := <-depc:
-			depc = nil
-			if err != nil {
-				u.setState(control.Fatal, err.Error(), nil)
-				u.sup.fatal(u)
-				continue
-			}
-			spawn()
-		case <-timerc:
-			timerc = nil
-			spawn()
-		case err := <-readyc:
-			readyc = nil
-			if err != nil {
-				notReady = err
-				u.log.Error("not ready", "err", err)
-				svc := u.service()
-				inst.terminate(svc.StopSignal, svc.StopTimeout)
-				continue
-			}
-			if !stopping {
-				u.setState(control.Running, "", func(st *control.ServiceStatus) { st.Ready = true })
-			}
-		case ex := <-exitc:
-			inst, readyc, exitc = nil, nil, nil
-			if deadline != nil {
-				deadline.Stop()
-				deadline, deadlinec = nil, nil
-			}
-			now := time.Now()
-			status := ex.status
-			u.mu.Lock()
-			u.inst = nil
-			u.mu.Unlock()
-			record := func(st *control.ServiceStatus) {
-				st.PID, st.Ready, st.Stopped, st.LastExit = 0, false, now, &status
-			}
-			if stopping {
-				stopping = false
-				u.setState(control.Stopped, "", record)
-				for _, w := range stopWaiters {
-					w <- nil
-				}
-				stopWaiters = nil
-				continue
-			}
-			svc := u.service()
-			failed := ex.err != nil || !status.Success() || notReady != nil
-			why := describeExit(ex, notReady)
-			if failed {
-				u.log.Warn("exited", "status", why, "uptime", now.Sub(startedAt).Round(time.Millisecond))
-			} else {
-				u.log.Info("exited", "status", why)
-			}
-			if svc.Type == services.Oneshot && !failed {
-				u.setState(control.Exited, "", func(st *control.ServiceStatus) { record(st); st.Ready = true })
-				continue
-			}
-			restart := svc.Restart == services.RestartAlways || (svc.Restart == services.RestartOnFailure && failed)
-			if !restart {
-				if failed && svc.Type == services.Oneshot {
-					u.setState(control.Fatal, why, record)
-					u.sup.fatal(u)
-				} else {
-					u.setState(control.Exited, "", record)
-					if failed && svc.Essential {
-						u.sup.fatal(u)
-					}
-				}
-				continue
-			}
-			delay, giveUp := plan.next(svc, now.Sub(startedAt), now)
-			if giveUp {
-				reason := "Exited too quickly (process log may have details)"
-				if errors.Is(ex.err, control.ErrSpawn) {
-					reason = ex.err.Error()
-				}
-				u.setState(control.Fatal, reason, record)
-				u.sup.fatal(u)
-				continue
-			}
-			u.mu.Lock()
-			u.st.Restarts++
-			u.mu.Unlock()
-			if delay <= 0 {
-				u.mu.Lock()
-				record(&u.st)
-				u.mu.Unlock()
-				spawn()
-				continue
-			}
-			reason := "Exited too quickly (process log may have details)"
-			if notReady != nil {
-				reason = notReady.Error()
-			}
-			u.log.Info("restarting after backoff", "delay", delay)
-			u.setState(control.Backoff, reason, record)
-			timer = time.NewTimer(delay)
-			timerc = timer.C
-		}
-	}
-}
-
-func describeExit(ex instanceExit, notReady error) string {
-	switch {
-	case ex.err != nil:
-		return ex.err.Error()
-	case notReady != nil:
-		return notReady.Error()
-	}
-	return ex.status.String()
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
+	failed = failed || st.State == control.Fatal
+	settled = ok || (st.State != control.Starting && st.State != control.Stopping)
+	return ok, failed, settled, reason
 }

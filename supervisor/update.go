@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/services"
@@ -19,12 +20,8 @@ type updatePlan struct {
 	kept map[string]error
 }
 
-// planUpdate reads the services directory and compares it with what runs.
-func (s *Supervisor) planUpdate() (*updatePlan, error) {
-	next, err := s.loadSet()
-	if err != nil {
-		return nil, err
-	}
+// planUpdate compares next, a freshly loaded set, with what runs.
+func (s *Supervisor) planUpdate(next *services.Set) *updatePlan {
 	s.mu.Lock()
 	running := s.set
 	s.mu.Unlock()
@@ -67,17 +64,17 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 	if p.diff.Errors == nil {
 		p.diff.Errors = []string{}
 	}
-	return p, nil
+	return p
 }
 
 // Reread says what Update would change, changing nothing.
 func (s *Supervisor) Reread() (control.ConfigDiff, error) {
 	<-s.initialized
-	p, err := s.planUpdate()
+	next, err := s.loadSet()
 	if err != nil {
 		return control.ConfigDiff{}, err
 	}
-	return p.diff, nil
+	return s.planUpdate(next).diff, nil
 }
 
 // Update applies the services directory: added services start, removed ones
@@ -89,15 +86,18 @@ func (s *Supervisor) Update(ctx context.Context) (control.ConfigDiff, error) {
 	case <-ctx.Done():
 		return control.ConfigDiff{}, ctx.Err()
 	}
-	s.applyMu.Lock()
-	defer s.applyMu.Unlock()
-	if s.shuttingDown.Load() {
-		return control.ConfigDiff{}, control.ErrShuttingDown
-	}
-	p, err := s.planUpdate()
+	// Reading the files may be slow: it happens before taking applyMu, so
+	// that a shutdown never waits for it.
+	next, err := s.loadSet()
 	if err != nil {
 		return control.ConfigDiff{}, err
 	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.stopping.Load() {
+		return control.ConfigDiff{}, control.ErrShuttingDown
+	}
+	p := s.planUpdate(next)
 	// Once begun, an update runs to its end even if the caller goes away
 	// (each stop is bounded by stop_timeout): half an update would leave
 	// changed services stopped.
@@ -114,15 +114,14 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	for name, e := range p.kept {
 		next.Services = append(next.Services, running.Get(name))
 		if u, ok := s.unit(name); ok {
-			u.mu.Lock()
-			u.st.ConfigError = e.Error()
-			u.mu.Unlock()
+			_ = u.send(ctx, message{kind: msgInvalid, err: e})
 			u.log.Error("service file is invalid: keeping the running definition", "err", e)
 		}
 	}
-	sortByDependency(next)
+	next.Services = services.Order(next.Services)
 
-	// Restart the changed services and, transitively, what depends on them.
+	// Stop the changed services and, transitively, what comes after them,
+	// and the removed ones; start them again below.
 	restart := map[string]bool{}
 	for _, n := range p.diff.Changed {
 		restart[n] = true
@@ -131,20 +130,10 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 		}
 	}
 	for _, n := range p.diff.Removed {
-		restart[n] = true // stopped, then dropped below
+		restart[n] = true
 	}
-	// Stop in reverse dependency order of the running set.
-	for i := len(s.order) - 1; i >= 0; i-- {
-		n := s.order[i]
-		if !restart[n] {
-			continue
-		}
-		if u, ok := s.unit(n); ok {
-			if err := u.send(ctx, cmdStop, 0); err != nil && !errors.Is(err, control.ErrNotRunning) {
-				u.log.Warn("stop for update", "err", err)
-			}
-		}
-	}
+	s.stopUnits(ctx, slices.Collect(maps.Keys(restart)))
+
 	s.mu.Lock()
 	var removed []*unit
 	for _, n := range p.diff.Removed {
@@ -153,46 +142,51 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 			delete(s.units, n)
 		}
 	}
-	var toStart []*unit
+	type redefinition struct {
+		u   *unit
+		svc *services.Service
+	}
+	var (
+		toStart  []*unit
+		redefine []redefinition
+	)
 	s.order = s.order[:0]
 	for _, svc := range next.Services {
 		s.order = append(s.order, svc.Name)
 		u, ok := s.units[svc.Name]
-		switch {
-		case !ok:
-			u = newUnit(s, svc)
+		if !ok {
+			u = newUnit(s, s.log, svc)
 			s.units[svc.Name] = u
 			toStart = append(toStart, u)
-		case restart[svc.Name]:
-			if _, kept := p.kept[svc.Name]; !kept {
-				u.closeSinks()
-				u.mu.Lock()
-				u.svc = svc
-				u.st.ConfigError = ""
-				u.mu.Unlock()
-				u.openSinks()
-			}
+			continue
+		}
+		if _, kept := p.kept[svc.Name]; !kept {
+			// Changed and stopped, or the same definition (whose file name
+			// may have changed).
+			redefine = append(redefine, redefinition{u, svc})
+		}
+		if restart[svc.Name] {
 			toStart = append(toStart, u)
-		default:
-			if _, kept := p.kept[svc.Name]; !kept {
-				u.mu.Lock()
-				u.svc = svc // same definition; refresh the file name and hash
-				u.st.ConfigError = ""
-				u.mu.Unlock()
-			}
 		}
 	}
 	s.set = next
 	s.configErrs = next.Errors
 	s.mu.Unlock()
+	for _, r := range redefine {
+		if err := r.u.send(ctx, message{kind: msgRedefine, svc: r.svc}); err != nil {
+			r.u.log.Error("redefine for update", "err", err)
+		}
+	}
 	for _, u := range removed {
-		u.closeSinks()
-		if err := u.send(ctx, cmdQuit, 0); err != nil {
+		if err := u.send(ctx, message{kind: msgQuit}); err != nil {
 			u.log.Warn("removed service did not stop", "err", err)
 		}
 	}
 	for _, u := range toStart {
-		if err := u.send(ctx, cmdStart, 0); err != nil && !errors.Is(err, control.ErrAlreadyStarted) {
+		if !u.service().Autostart {
+			continue
+		}
+		if err := u.send(ctx, message{kind: msgStart}); err != nil && !errors.Is(err, control.ErrAlreadyStarted) {
 			u.log.Error("start for update", "err", err)
 		}
 	}
@@ -203,40 +197,6 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	for _, e := range next.Errors {
 		s.log.Error("bad service file", "err", e)
 	}
-}
-
-// sortByDependency puts a set whose services were appended back in
-// dependency order (each service after those it comes after), by name
-// among equals.
-func sortByDependency(set *services.Set) {
-	byName := map[string]*services.Service{}
-	names := make([]string, 0, len(set.Services))
-	for _, svc := range set.Services {
-		byName[svc.Name] = svc
-		names = append(names, svc.Name)
-	}
-	sort.Strings(names)
-	var out []*services.Service
-	seen := map[string]bool{}
-	var visit func(n string)
-	visit = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		svc, ok := byName[n]
-		if !ok {
-			return
-		}
-		for _, a := range svc.After {
-			visit(a)
-		}
-		out = append(out, svc)
-	}
-	for _, n := range names {
-		visit(n)
-	}
-	set.Services = out
 }
 
 // watch applies live changes of the services directory until ctx ends.

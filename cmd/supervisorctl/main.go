@@ -4,8 +4,9 @@
 //
 //	supervisorctl [-s PATH | --serverurl unix:///PATH] COMMAND [ARGS...]
 //
-// The socket is, in order: -s/--serverurl, $CORRAL_SOCKET, then
-// /run/corral/control.sock. Run "supervisorctl help" for the commands.
+// The socket is, in order: -s/--serverurl, $CORRAL_SOCKET, then the first
+// control.sock found along control.RuntimeDirs (/run/corral first). Run
+// "supervisorctl help" for the commands.
 package main
 
 import (
@@ -69,7 +70,7 @@ func main() {
 func run(ctx context.Context, args []string, out, errw io.Writer) int {
 	socket := os.Getenv("CORRAL_SOCKET")
 	if socket == "" {
-		socket = control.DefaultSocket
+		socket = control.FindSocket()
 	}
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		flag, val, hasVal := strings.Cut(args[0], "=")
@@ -114,7 +115,7 @@ func usage(w io.Writer) {
 Usage: supervisorctl [-s PATH | --serverurl unix:///PATH] COMMAND [ARGS...]
 
 Options:
-  -s, --serverurl  the control socket (default: $CORRAL_SOCKET, else `+control.DefaultSocket+`)
+  -s, --serverurl  the control socket (default: $CORRAL_SOCKET, else `+control.DefaultSocket+` or its fallbacks)
   -h, --help       print this message
 
 Commands: run "supervisorctl help" and "supervisorctl help COMMAND".

@@ -138,9 +138,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 	return pc, nil
 }
 
-// check returns why peer may not use the API, or "" when it may.
+// check returns why peer may not use the API, or "" when it may: root,
+// corral's own user (corral run as a non-root user, docker run --user), or
+// a member of the socket's group.
 func (l *Listener) check(p Peer) string {
-	if p.UID == 0 {
+	if p.UID == 0 || p.UID == os.Geteuid() {
 		return ""
 	}
 	if l.gid < 0 {

@@ -229,8 +229,8 @@ func TestStopAndRestartHA(t *testing.T) {
 func TestMainCommand(t *testing.T) {
 	c := newCluster(t)
 	for name, args := range map[string][]string{
-		"in the cluster": append([]string{"run"}, c.commonArgs("main")[1:]...), // [1:]: not detached
-		"alone":          {"run", "--rm", "--name", c.name("alone"), "--label", c.label()},
+		"in the cluster": append([]string{"run", "-e", "CORRAL_LOG_LEVEL=debug"}, c.commonArgs("main")[1:]...), // [1:]: not detached
+		"alone":          {"run", "-e", "CORRAL_LOG_LEVEL=debug", "--rm", "--name", c.name("alone"), "--label", c.label()},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append(args, webappImage, "sh", "-c", "sleep 1; exit 3")
@@ -267,7 +267,7 @@ func TestWrongGossipKey(t *testing.T) {
 	c.waitWebUp("intruder")
 	// Give it several join attempts (one a second).
 	time.Sleep(3 * time.Second)
-	if got := c.served(c.haURL(), 12); strings.Join(got, ",") != "web1" {
+	if got := served(c.haURL(), 12); strings.Join(got, ",") != "web1" {
 		t.Errorf("served %v, want only web1: a node with another gossip key got in", got)
 	}
 	st, out := c.status("intruder")

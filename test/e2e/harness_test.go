@@ -220,7 +220,7 @@ func get(url string) (string, error) {
 
 // served sends n requests through the balancer and returns the sorted
 // names of the nodes that answered.
-func (c *cluster) served(url string, n int) []string {
+func served(url string, n int) []string {
 	seen := map[string]bool{}
 	for range n {
 		if node, err := get(url); err == nil {
@@ -244,7 +244,7 @@ func (c *cluster) waitServed(limit time.Duration, want ...string) (time.Duration
 	start := time.Now()
 	var got []string
 	for time.Since(start) < limit {
-		got = c.served(url, 3*len(want)+3)
+		got = served(url, 3*len(want)+3)
 		if strings.Join(got, ",") == strings.Join(want, ",") {
 			return time.Since(start), nil
 		}

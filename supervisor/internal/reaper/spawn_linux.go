@@ -39,7 +39,8 @@ func Spawn(spec Spec) (Proc, error) {
 	if len(spec.Argv) == 0 {
 		return Proc{}, errors.New("empty command")
 	}
-	path, err := lookPath(spec.Argv[0], envValue(spec.Env, "PATH"), spec.Dir)
+	pathEnv, _ := LookupEnv(spec.Env, "PATH")
+	path, err := lookPath(spec.Argv[0], pathEnv, spec.Dir)
 	if err != nil {
 		return Proc{}, err
 	}
@@ -112,12 +113,13 @@ func executable(p string) error {
 	return nil
 }
 
-// envValue returns the last value of key in a "K=V" list.
-func envValue(env []string, key string) string {
+// LookupEnv returns the value of key in a "K=V" list (the last one wins,
+// as for execve).
+func LookupEnv(env []string, key string) (string, bool) {
 	for i := len(env) - 1; i >= 0; i-- {
 		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
