@@ -167,6 +167,10 @@ func TestSerfFidelity(t *testing.T) {
 		if !strings.Contains(out, "Response from 'web1': up web1") || strings.Contains(out, "stock1") || strings.Contains(out, "web2") {
 			t.Errorf("serf query -node=web1 uptime:\n%s", out)
 		}
+		out = serfIn(t, ha, "query", "-timeout=2s", "-tag", "role=stock", "uptime")
+		if !strings.Contains(out, "Response from 'stock1': stock up") || strings.Contains(out, "web1") || strings.Contains(out, "web2") {
+			t.Errorf("serf query -tag role=stock uptime:\n%s", out)
+		}
 		out = serfIn(t, ha, "reachability")
 		if !strings.Contains(out, "Successfully contacted all live nodes") {
 			t.Errorf("serf reachability:\n%s", out)
