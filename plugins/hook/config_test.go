@@ -20,6 +20,9 @@ func TestConvention(t *testing.T) {
 	if err := p.Provision(plugintest.NewHost("hook", slog.Default())); err != nil {
 		t.Fatal(err)
 	}
+	if st := p.Status(); st.Description != "waiting for a serf agent" || st.Ready {
+		t.Errorf("status with no agent: %+v", st)
+	}
 	if len(p.Command) != 1 || len(p.filters) != 4 || p.filters[3] != (filter{"user", "deploy"}) || p.Timeout != DefaultTimeout {
 		t.Errorf("decoded command %q filters %+v timeout %s", p.Command, p.filters, p.Timeout)
 	}

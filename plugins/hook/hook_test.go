@@ -183,19 +183,22 @@ func TestRuns(t *testing.T) {
 // TestQuery: hooks answer queries as stock handlers do: the output of the
 // one whose filter takes the query is the node's response.
 func TestQuery(t *testing.T) {
-	_, sh, rpc := soloSerf(t, serf.Config{NodeName: "q1"})
+	sp, sh, rpc := soloSerf(t, serf.Config{NodeName: "q1"})
 	runHookOn(t, &Plugin{Config: Config{Command: plugins.Command{"/bin/sh", "-c", `echo "up on $SERF_SELF_NAME: $(cat)"`}, Events: []string{"query:uptime"}}}, sh.Bus())
 	// A hook for other events stays silent.
 	runHookOn(t, &Plugin{Config: Config{Command: plugins.Command{"/bin/sh", "-c", "echo wrong"}, Events: []string{"member-join", "query:other"}}}, sh.Bus())
+	// A second hook for the query: only the first by name answers.
+	runNamedHookOn(t, "zz-second", &Plugin{Config: Config{Command: plugins.Command{"/bin/sh", "-c", "echo second answer"}, Events: []string{"query"}}}, sh.Bus())
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out := serfCLI(t, rpc, "query", "-timeout=2s", "uptime", "hello")
-		if strings.Contains(out, "Response from 'q1': up on q1: hello") && !strings.Contains(out, "wrong") {
-			break
-		}
+	for sp.Status().Detail["handlers"] != 3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("serf query uptime:\n%s", out)
+			t.Fatalf("the hooks did not all join the agent: %+v", sp.Status().Detail)
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := serfCLI(t, rpc, "query", "-timeout=2s", "uptime", "hello")
+	if !strings.Contains(out, "Response from 'q1': up on q1: hello") || strings.Contains(out, "wrong") || strings.Contains(out, "second answer") {
+		t.Fatalf("serf query uptime:\n%s", out)
 	}
 }
 
