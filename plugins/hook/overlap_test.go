@@ -149,26 +149,31 @@ func TestHandlersNeverOverlap(t *testing.T) {
 	join := "-join=" + nw.HostAddr() + ":17946"
 	agents := []*stockAgent{startStock(t, nw.Node(0), "web", join)}
 	waitEvent("the first join of web", about("member-join"))
+	leaves := []chan error{nil}
 
 	for round := range rounds {
 		old := agents[len(agents)-1]
-		// serf leave returns once the agent has left; the agent then exits.
+		// serf leave returns once the agent has left (it stays up a second
+		// more, as stock agents do); the agent then exits.
 		leaveDone := make(chan error, 1)
+		leaves = append(leaves, leaveDone)
 		go func() { leaveDone <- old.nd.Command(context.Background(), "serf", "leave").Run() }()
 		waitEvent(fmt.Sprintf("round %d: the leave of web", round), about("member-leave"))
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
-		// The next agent runs on the other namespace: the old one may still
-		// be shutting down on its address.
+		// The next agent runs on the other namespace, once the agent that
+		// ran there two rounds ago has left and exited.
+		if prev := len(agents) - 2; prev >= 0 {
+			if err := <-leaves[prev+1]; err != nil {
+				t.Fatalf("round %d: serf leave: %v", round, err)
+			}
+			select {
+			case <-agents[prev].done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: an agent did not exit after serf leave", round)
+			}
+		}
 		agents = append(agents, startStock(t, nw.Node((round+1)%2), "web", join))
 		waitEvent(fmt.Sprintf("round %d: the join of web", round), about("member-join"))
-		if err := <-leaveDone; err != nil {
-			t.Fatalf("round %d: serf leave: %v", round, err)
-		}
-		select {
-		case <-old.done:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("round %d: the old agent did not exit after serf leave", round)
-		}
 		want := alive()
 		deadline := time.Now().Add(20 * time.Second)
 		for {

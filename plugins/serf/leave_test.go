@@ -23,7 +23,8 @@ func TestLeaveAfterFailures(t *testing.T) {
 	lb := startLocal(t, Config{
 		NodeName: "lb", Bind: fmt.Sprintf("%s:%d", nw.HostAddr(), rootPort), RPCAddr: "off",
 	})
-	join := fmt.Sprintf("join = [%q]\nretry_interval = \"200ms\"", lb.p.Bind)
+	// The local profile detects the dead within seconds.
+	join := fmt.Sprintf("join = [%q]\nretry_interval = \"200ms\"\nprofile = \"local\"", lb.p.Bind)
 	for round := range 2 {
 		name := fmt.Sprintf("leaver-%d", round)
 		victim := startNode(t, nw.Node(0), name, join)
