@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -30,8 +31,28 @@ const (
 // when it exists (the keys as `serf keys` last left them, primary first),
 // else the configured key (encrypt_key, encrypt_key_env, or the content of
 // encrypt_key_file, read now). Serf rewrites the keyring file itself on
-// every key change once Config.KeyringFile is set.
-func loadKeyring(c *Config, key []byte) (*memberlist.Keyring, keyringSource, error) {
+// every key change once Config.KeyringFile is set. A keyring file that
+// cannot be written at the first start (a read-only root) is reported in
+// warn and does not stop the agent: its keys work, only a rotation will
+// not survive a restart (and `serf keys` reports this node's failure).
+func loadKeyring(c *Config, key []byte) (kr *memberlist.Keyring, source keyringSource, warn, err error) {
+	kr, source, err = readKeys(c, key)
+	if err != nil || source != keysFromConfig || c.KeyringFile == "" {
+		return kr, source, nil, err
+	}
+	// The file exists from the first start on, so that a rotation while
+	// this node is away finds the keys it had.
+	if err := os.MkdirAll(filepath.Dir(c.KeyringFile), 0o700); err != nil {
+		return kr, source, fmt.Errorf("creating the keyring file's directory: %w", err), nil
+	}
+	if err := writeKeyringFile(c.KeyringFile, kr.GetKeys()); err != nil {
+		return kr, source, err, nil
+	}
+	return kr, source, nil, nil
+}
+
+// readKeys reads the keyring file if it exists, else the configured key.
+func readKeys(c *Config, key []byte) (*memberlist.Keyring, keyringSource, error) {
 	if c.EncryptKeyFile != "" {
 		b, err := os.ReadFile(c.EncryptKeyFile)
 		if err != nil {
@@ -50,11 +71,8 @@ func loadKeyring(c *Config, key []byte) (*memberlist.Keyring, keyringSource, err
 				return nil, keysNone, fmt.Errorf("keyring_file %s: %w", c.KeyringFile, err)
 			}
 			return kr, keysFromKeyring, nil
-		case !errors.Is(err, fs.ErrNotExist):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			return nil, keysNone, err
-		}
-		if err := os.MkdirAll(filepath.Dir(c.KeyringFile), 0o700); err != nil {
-			return nil, keysNone, fmt.Errorf("creating the keyring file's directory: %w", err)
 		}
 	}
 	if key == nil {
@@ -63,13 +81,6 @@ func loadKeyring(c *Config, key []byte) (*memberlist.Keyring, keyringSource, err
 	kr, err := memberlist.NewKeyring(nil, key)
 	if err != nil {
 		return nil, keysNone, fmt.Errorf("gossip key: %w", err)
-	}
-	if c.KeyringFile != "" {
-		// The file exists from the first start on, so that a rotation
-		// while this node is away finds the keys it had.
-		if err := writeKeyringFile(c.KeyringFile, kr.GetKeys()); err != nil {
-			return nil, keysNone, err
-		}
 	}
 	return kr, keysFromConfig, nil
 }

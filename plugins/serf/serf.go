@@ -130,9 +130,12 @@ func (p *Plugin) Start(ctx context.Context) error {
 	if p.host == nil {
 		return errors.New("started before Provision")
 	}
-	keyring, source, err := loadKeyring(&p.Config, p.s.key)
+	keyring, source, warn, err := loadKeyring(&p.Config, p.s.key)
 	if err != nil {
 		return err
+	}
+	if warn != nil {
+		p.log.Warn("keyring_file: key changes will not survive a restart", "keyring_file", p.KeyringFile, "err", warn)
 	}
 	p.keys = source
 	if p.Snapshot != "" {
