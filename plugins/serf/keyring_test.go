@@ -102,4 +102,3 @@ func TestKeyringFile(t *testing.T) {
 		t.Errorf("start with a bad keyring file: %v", err)
 	}
 }
-
