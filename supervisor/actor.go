@@ -326,7 +326,13 @@ func (a *actor) onExit(ex instanceExit) {
 		a.runScript(a.svc.Finish, &ex)
 		return
 	}
-	a.settle(ex, false)
+	if errors.Is(ex.err, plugins.ErrDone) {
+		// A plugin that ended for good: no failure, no restart.
+		a.u.log.Info("ended", "reason", ex.err.Error())
+		a.settle(instanceExit{status: ex.status, pid: ex.pid}, ex.err.Error())
+		return
+	}
+	a.settle(ex, "")
 }
 
 // runScript runs a finish script (ex is the exit it is about) or a stop
@@ -382,11 +388,12 @@ func (a *actor) onFinished(res instanceExit) {
 		a.stopped()
 		return
 	}
-	permanent := res.err == nil && res.status.Code == 125 && res.status.Signal == 0
-	if permanent {
+	stayDown := ""
+	if res.err == nil && res.status.Code == 125 && res.status.Signal == 0 {
 		a.u.log.Info("finish exited 125: the service stays down")
+		stayDown = "finish exited 125: down until started"
 	}
-	a.settle(*ex, permanent)
+	a.settle(*ex, stayDown)
 }
 
 // stopped ends a requested stop: every caller of stop is answered, and the
@@ -411,8 +418,10 @@ func (a *actor) stopped() {
 }
 
 // settle decides what follows an exit: the end of a stop, success, a
-// restart after backoff, or giving up. stayDown is a finish script's 125.
-func (a *actor) settle(ex instanceExit, stayDown bool) {
+// restart after backoff, or giving up. stayDown, when not empty, is why the
+// service stays down whatever its restart policy (a finish script's 125, a
+// plugin's ErrDone).
+func (a *actor) settle(ex instanceExit, stayDown string) {
 	now := time.Now()
 	status := ex.status
 	record := func(st *control.ServiceStatus) {
@@ -439,12 +448,12 @@ func (a *actor) settle(ex instanceExit, stayDown bool) {
 	if a.host.shuttingDown() {
 		restart = false // it ended on its own as corral stops: it stays ended
 	}
-	if stayDown || !restart {
+	if stayDown != "" || !restart {
 		switch {
 		case failed && svc.Type == services.Oneshot:
 			a.giveUp(why, record)
-		case stayDown:
-			a.setState(control.Exited, "finish exited 125: down until started", record)
+		case stayDown != "":
+			a.setState(control.Exited, stayDown, record)
 		default:
 			a.setState(control.Exited, "", record)
 			if failed && svc.Essential {

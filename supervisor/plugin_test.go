@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -47,6 +48,8 @@ func (c *crashy) Start(ctx context.Context) error {
 		})
 	case "error":
 		c.host.Go(func(ctx context.Context) error { return errors.New("lost the thing") })
+	case "done":
+		c.host.Go(func(ctx context.Context) error { return fmt.Errorf("finished its work: %w", plugins.ErrDone) })
 	case "fine":
 		c.host.Go(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 	}
@@ -176,5 +179,25 @@ func TestBadPluginTableIsReportedAndSkipped(t *testing.T) {
 	}
 	if !strings.Contains(all, "bad2.toml") || !strings.Contains(all, "mode is required") {
 		t.Errorf("Provision error missing: %q", all)
+	}
+}
+
+// TestPluginDoneStaysExited: a plugin ending with plugins.ErrDone is not a
+// failure and is not restarted, whatever its restart policy; its reason is
+// shown, and start brings it back.
+func TestPluginDoneStaysExited(t *testing.T) {
+	s, _ := runSupervisor(t, map[string]string{
+		"p": "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"done\"\n",
+	})
+	st := waitFor(t, s, "p", control.Exited)
+	if !strings.Contains(st.Reason, "finished its work") || st.Restarts != 0 || st.LastExit == nil || !st.LastExit.Success() {
+		t.Fatalf("status %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st := waitFor(t, s, "p", control.Exited); st.Restarts != 0 {
+		t.Fatalf("restarted: %+v", st)
+	}
+	if err := s.Start(context.Background(), "p"); err != nil && !errors.Is(err, control.ErrAbnormal) {
+		t.Fatalf("start: %v", err)
 	}
 }

@@ -125,7 +125,8 @@ func (in *pluginInstance) protect(what string, fn func() error) (err error) {
 }
 
 // fail ends the instance because of err (from Start, a Go routine, or a
-// panic), giving Stop the service's stop_timeout.
+// panic; plugins.ErrDone ends it for good without failing), giving Stop
+// the service's stop_timeout.
 func (in *pluginInstance) fail(err error) {
 	in.finish(err, in.stopTimeout)
 }
@@ -167,7 +168,7 @@ func (in *pluginInstance) finish(cause error, timeout time.Duration) {
 				in.log.Warn("plugin goroutines still running after stop deadline")
 			}
 			st := plugins.ExitStatus{}
-			if cause != nil {
+			if cause != nil && !errors.Is(cause, plugins.ErrDone) {
 				st.Code = 1
 			}
 			in.exitc <- instanceExit{status: st, err: cause}

@@ -31,18 +31,6 @@ const DefaultTimeout = 30 * time.Second
 // outputLogLimit caps how much of a command's output is logged.
 const outputLogLimit = 4096
 
-// handlersTopic is the bus topic on which the serf plugin publishes its
-// handler registry (serf.HandlersTopic; this package does not import a
-// plugin).
-const handlersTopic = "serf.handlers"
-
-// registry is what the serf plugin's registry offers its handlers (the
-// method of serf.Handlers): run is called for every event, one handler
-// at a time, and returns the output that answers a query.
-type registry interface {
-	AddHandler(name string, run func(ctx context.Context, event, name string, env []string, stdin []byte) []byte) (remove func())
-}
-
 func init() {
 	plugins.Register(Name, func() plugins.Plugin { return New() })
 }
@@ -177,12 +165,12 @@ func (p *Plugin) Stop(ctx context.Context) error {
 }
 
 // Topics implements plugins.EventHandler: the serf plugins' registries.
-func (p *Plugin) Topics() []string { return []string{handlersTopic} }
+func (p *Plugin) Topics() []string { return []string{plugins.TopicHandlers} }
 
 // HandleEvent joins the handlers of a serf agent that started (or
 // restarted: its new registry replaces the old).
 func (p *Plugin) HandleEvent(ev plugins.Event) {
-	reg, ok := ev.Payload.(registry)
+	reg, ok := ev.Payload.(plugins.HandlerRegistry)
 	if !ok {
 		return
 	}

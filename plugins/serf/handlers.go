@@ -13,21 +13,15 @@ import (
 	hserf "github.com/hashicorp/serf/serf"
 )
 
-// HandlersTopic is the bus topic on which the plugin publishes, when it
-// starts, its *Handlers: the registry that event handlers (the hook
-// plugin) join. The hook plugin names this topic and the AddHandler method
-// itself, without importing this package.
-const HandlersTopic = "serf.handlers"
+// HandlersTopic is plugins.TopicHandlers: the plugin publishes its
+// *Handlers there when it starts, for event handlers (the hook plugin) to
+// join.
+const HandlersTopic = plugins.TopicHandlers
 
-// HandlerFunc runs one event handler for one event, as a stock Serf agent
-// runs a handler script: event is Serf's event name ("member-join",
-// "member-leave", "member-failed", "member-update", "member-reap", "user"
-// or "query"), name the user event's or query's name ("" otherwise), env
-// and stdin what the stock agent gives its scripts (see handlerenv.go).
-// It returns the handler's output, which answers a query when not empty.
-// A handler the event does not concern returns nil at once. ctx is
-// cancelled when the agent stops.
-type HandlerFunc = func(ctx context.Context, event, name string, env []string, stdin []byte) []byte
+// HandlerFunc is plugins.HandlerFunc (env and stdin: see handlerenv.go).
+type HandlerFunc = plugins.HandlerFunc
+
+var _ plugins.HandlerRegistry = (*Handlers)(nil)
 
 // Handlers is the agent's list of event handlers. Like the stock agent,
 // it runs them one at a time: for each event, in event order, every

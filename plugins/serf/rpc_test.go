@@ -58,7 +58,7 @@ func TestRPC(t *testing.T) {
 		t.Fatalf("serf leave: %v\n%s", err, out)
 	}
 	st := p.Status()
-	if !strings.HasPrefix(st.Description, "left the cluster by serf leave at ") || !strings.Contains(st.Description, "supervisorctl restart serf") || st.Ready {
+	if !strings.HasPrefix(st.Description, "left the cluster by serf leave at ") || !strings.Contains(st.Description, "supervisorctl start serf") || st.Ready {
 		t.Errorf("status after serf leave: %+v", st)
 	}
 	select {

@@ -199,13 +199,12 @@ func (p *Plugin) Start(ctx context.Context) error {
 }
 
 // operatorLeave is `serf leave` over RPC: the node leaves the cluster and
-// stays out (the plugin keeps running, reporting it) until the service is
-// restarted. The stock agent exits instead; a plugin that ended would be
-// restarted by its service's restart policy, and the node would be back.
+// the plugin ends for good (plugins.ErrDone, like the stock agent, which
+// exits): the service stays EXITED until `supervisorctl start`.
 func (p *Plugin) operatorLeave() error {
 	now := time.Now()
 	p.left.Store(&now)
-	p.log.Warn("left the cluster by serf leave: staying out until `supervisorctl restart " + p.host.Name() + "`")
+	p.log.Warn("left the cluster by serf leave: staying out until `supervisorctl start " + p.host.Name() + "`")
 	p.startLeave()
 	err := p.agent.Leave()
 	if serr := p.agent.Shutdown(); serr != nil && err == nil {
@@ -215,7 +214,7 @@ func (p *Plugin) operatorLeave() error {
 }
 
 // watchShutdown fails the plugin should the agent shut down by itself;
-// after an operator's leave it ends quietly.
+// after an operator's leave it ends the plugin for good (plugins.ErrDone).
 func (p *Plugin) watchShutdown(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
@@ -228,9 +227,9 @@ func (p *Plugin) watchShutdown(ctx context.Context) error {
 			return nil
 		default:
 		}
-		if p.left.Load() != nil {
+		if at := p.left.Load(); at != nil {
 			p.handlers.close()
-			return nil
+			return fmt.Errorf("left the cluster by serf leave at %s: %w", at.Format(time.TimeOnly), plugins.ErrDone)
 		}
 		return errors.New("the serf agent shut down by itself")
 	}

@@ -31,7 +31,7 @@ func (p *Plugin) Status() plugins.PluginStatus {
 	switch {
 	case p.left.Load() != nil:
 		at := *p.left.Load()
-		desc = fmt.Sprintf("left the cluster by serf leave at %s; `supervisorctl restart %s` rejoins", at.Format(time.TimeOnly), p.host.Name())
+		desc = fmt.Sprintf("left the cluster by serf leave at %s; `supervisorctl start %s` rejoins", at.Format(time.TimeOnly), p.host.Name())
 		detail["left_at"] = at
 		ready = false
 	case recent && alive <= 1:

@@ -287,7 +287,7 @@ func TestSerfFidelity(t *testing.T) {
 			t.Errorf("web2 is %s at the balancer 5 s after serf leave", st)
 		}
 		out, _ := web2.ctl("status", "serf")
-		if !hasStatusLine(out, "serf", "RUNNING") || !strings.Contains(out, "left the cluster by serf leave") {
+		if !hasStatusLine(out, "serf", "EXITED") || !strings.Contains(out, "left the cluster by serf leave") {
 			t.Errorf("web2's serf after serf leave:\n%s", out)
 		}
 		if r := restarts(t, web2.corral, "serf"); r != 0 {
