@@ -22,8 +22,9 @@ type Config struct {
 	// Bind is the gossip address, "ip[:port]"; default "0.0.0.0:7946".
 	Bind string `toml:"bind"`
 	// Advertise is the address told to other nodes, "ip[:port]"; default:
-	// the bind address, or a private address of the host when binding to
-	// 0.0.0.0.
+	// the bind address, or, when binding to 0.0.0.0, the address the host
+	// name resolves to if it is this host's (a container's own address, in
+	// a Swarm too), else a private address of the host.
 	Advertise string `toml:"advertise"`
 	// Join lists nodes to join, "host[:port]". Host names are resolved on
 	// each attempt and every address they resolve to (all A and AAAA

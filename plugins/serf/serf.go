@@ -113,6 +113,10 @@ func (p *Plugin) serfConfig(logOut io.Writer, keyring *memberlist.Keyring, trans
 	if p.s.advAddr != "" {
 		ml.AdvertiseAddr = p.s.advAddr
 		ml.AdvertisePort = p.s.advPort
+	} else if ip := net.ParseIP(p.s.bindAddr); ip == nil || ip.IsUnspecified() {
+		if a := hostAdvertiseAddr(p.host.Hostname()); a != "" {
+			ml.AdvertiseAddr, ml.AdvertisePort = a, p.s.bindPort
+		}
 	}
 	ml.Keyring = keyring
 	ml.Transport = transport
