@@ -19,8 +19,10 @@
 # Environment:
 #   CORRAL_BASE_IMAGE     image name (default corral/debian:bookworm-slim)
 #   CORRAL_BASE_PACKAGES  packages installed at debootstrap time
-#                         (default: haproxy rsyslog ca-certificates; set it
-#                         empty for a bare minbase)
+#                         (default: haproxy rsyslog ca-certificates serf;
+#                         serf is Debian's Serf CLI, so `serf members` works
+#                         in both images against corral's embedded agent;
+#                         set it empty for a bare minbase)
 #   CORRAL_DEBIAN_MIRROR  Debian mirror (default: the one apt uses here, from
 #                         /etc/apt/sources.list and /etc/apt/sources.list.d;
 #                         with neither, the debootstrap path stops and says so)
@@ -37,7 +39,7 @@ set -euo pipefail
 IMAGE=${CORRAL_BASE_IMAGE:-corral/debian:bookworm-slim}
 UPSTREAM=debian:bookworm-slim
 SUITE=bookworm
-PACKAGES=${CORRAL_BASE_PACKAGES-haproxy rsyslog ca-certificates}
+PACKAGES=${CORRAL_BASE_PACKAGES-haproxy rsyslog ca-certificates serf}
 PULL_TIMEOUT=${CORRAL_PULL_TIMEOUT:-60}
 
 force=0

@@ -12,7 +12,8 @@ test)
 		rsyslog            # the log collector the forwarder ships to
 		rsyslog-gnutls     # its TLS driver (RFC 5425 tests)
 		serf               # the stock CLI that talks to the embedded agent's RPC
-		s6 tini supervisor # peers in the PID-1 benchmarks
+		s6 tini supervisor # peers in the PID-1 benchmarks; s6 also for test/s6 (s6-envdir) and bench/s6
+		execline           # execlineb: s6-rc up files with blocks (test/s6, s6/execline)
 		debootstrap        # the local base image when no registry is reachable
 		iproute2           # network namespaces, veth, bridges
 		util-linux         # unshare (PID namespaces)

@@ -54,6 +54,10 @@ type StatusResponse struct {
 type NamesRequest struct {
 	// Names are service names, "name:*" groups, or "all".
 	Names []string `json:"names"`
+	// NoWait, on start and stop, answers once the engine took the request
+	// instead of once it is done (s6-svc without -w). Requests are taken
+	// in the order they come.
+	NoWait bool `json:"nowait,omitempty"`
 }
 
 // SignalRequest is the body of POST /v1/signal.

@@ -30,8 +30,7 @@ type Client struct {
 func NewClient(socket string) *Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return dialChecked(ctx, socket)
 		},
 		MaxIdleConns:      2,
 		IdleConnTimeout:   30 * time.Second,
@@ -44,7 +43,8 @@ func NewClient(socket string) *Client {
 func (c *Client) ServerURL() string { return "unix://" + c.Socket }
 
 // ConnError is a failure to reach the server: the socket is missing, nobody
-// listens, or the server refused this user.
+// listens, the server refused this user, or this client refused the server
+// (Untrusted: see UntrustedError).
 type ConnError struct {
 	// URL is the server URL tried ("unix:///run/corral/control.sock").
 	URL string
@@ -67,6 +67,9 @@ const (
 	// PermissionDenied: the socket's mode or the server's peer check
 	// refused this user.
 	PermissionDenied
+	// Untrusted: the server runs as a user that may have replaced
+	// corral's socket with its own; nothing was sent to it.
+	Untrusted
 )
 
 // String names k.
@@ -78,6 +81,8 @@ func (k ConnErrorKind) String() string {
 		return "refused connection"
 	case PermissionDenied:
 		return "permission denied"
+	case Untrusted:
+		return "untrusted server"
 	}
 	return "error"
 }
@@ -93,6 +98,8 @@ func (e *ConnError) Error() string {
 		return e.URL + " refused connection"
 	case PermissionDenied:
 		return e.URL + " refused connection (" + e.Err.Error() + ")"
+	case Untrusted:
+		return e.URL + " untrusted server: " + e.Err.Error()
 	}
 	return e.URL + " " + e.Err.Error()
 }
@@ -116,7 +123,10 @@ func (e *APIError) Error() string { return e.Message }
 // connError classifies a transport error.
 func (c *Client) connError(err error) error {
 	ce := &ConnError{URL: c.ServerURL(), Err: err}
+	var ue *UntrustedError
 	switch {
+	case errors.As(err, &ue):
+		ce.Kind, ce.Err = Untrusted, ue
 	case errors.Is(err, syscall.ENOENT):
 		ce.Kind = NoSuchFile
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -211,6 +221,16 @@ func (c *Client) results(ctx context.Context, path string, body any) ([]Result, 
 // Start starts the named services ("all", "name", "name:*").
 func (c *Client) Start(ctx context.Context, names ...string) ([]Result, error) {
 	return c.results(ctx, "/v1/start", NamesRequest{Names: names})
+}
+
+// Request asks for the named services to be started (up) or stopped, and
+// returns once corral took the request, not once it is done.
+func (c *Client) Request(ctx context.Context, up bool, names ...string) ([]Result, error) {
+	path := "/v1/stop"
+	if up {
+		path = "/v1/start"
+	}
+	return c.results(ctx, path, NamesRequest{Names: names, NoWait: true})
 }
 
 // Stop stops the named services.

@@ -74,7 +74,12 @@ func Description(st ServiceStatus, now time.Time, loc *time.Location) string {
 		if t.IsZero() {
 			t = st.Since
 		}
-		return t.In(loc).Format(StopTimeLayout)
+		d := t.In(loc).Format(StopTimeLayout)
+		if st.State == Exited && st.Reason != "" {
+			// Why it stays down (a finish script's 125, serf leave).
+			d += ", " + st.Reason
+		}
+		return d
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -31,6 +32,13 @@ type Plugin interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 }
+
+// ErrDone, returned (or wrapped) by Start or a function run by Host.Go,
+// ends the plugin for good rather than failing it: the service stops and
+// stays EXITED, whatever its restart policy, with the error's text as its
+// reason, until it is started again (supervisorctl start). The serf plugin
+// ends so on `serf leave`.
+var ErrDone = errors.New("done")
 
 // Provisioner is implemented by plugins that validate their settings after
 // decoding. Provision must not do I/O or start goroutines; its error is

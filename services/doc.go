@@ -42,8 +42,26 @@
 //	                         it to exit 0.
 //	restart        string    "always" (default for longrun), "on-failure" (non-zero exit or
 //	                         killed by a signal), "never" (default for oneshot).
-//	after          array     Names of services this one starts after: it waits for them to
-//	                         be ready (a oneshot: to have exited 0).
+//	after          array     Names of services this one requires and starts after: it waits
+//	                         for them to be ready (a oneshot: to have exited 0); if one
+//	                         fails for good, this one stays down (FATAL, with the reason).
+//	wants          array     Names of services this one starts after without requiring
+//	                         them: it starts once each is ready, has failed, or is not
+//	                         starting. Their failure never keeps it down.
+//	autostart      boolean   Default true. false: not started with corral nor by an update,
+//	                         only by `supervisorctl start` (s6's ./down file).
+//	finish         array     Runs after each exit of a longrun, with four arguments: the
+//	               string    exit code (256 when killed by a signal), the signal number,
+//	                         the service name and the process group id (s6's ./finish).
+//	                         Its exit code 125 keeps the service down.
+//	finish_timeout duration  Default "5s"; then the finish script is killed. "0s": no limit.
+//	stop_command   array     A oneshot's undo (s6-rc's down script): run when the oneshot,
+//	               string    having succeeded, is stopped; at shutdown in reverse order.
+//	stdout_to      string    The service whose stdin reads this one's stdout (s6's log/run).
+//	                         corral holds the pipe, so neither end's restart loses output;
+//	                         that service starts before this one and stops after it.
+//	clear_env      boolean   Start from PATH only (plus env) instead of the container's
+//	                         environment, as s6-overlay starts its services.
 //	env            table     Extra environment variables (strings). The container's
 //	                         environment is inherited.
 //	user           string    User name or numeric uid to run as. Default: corral's own.
@@ -76,7 +94,8 @@
 //	           string
 //	notify_fd  integer   Descriptor number (3 or more) on which the service writes a
 //	                     newline when ready, like s6's notification-fd.
-//	timeout    duration  Longest wait; past it the start has failed. Default "60s".
+//	timeout    duration  Longest wait; past it the start has failed. Default "60s";
+//	                     "0s": no limit (the service is never killed for not being ready).
 //	interval   duration  Polling period of tcp, http and command. Default "100ms".
 //
 // Table [backoff] shapes the delay between restarts:
@@ -120,6 +139,16 @@
 // Every problem is an *Error naming the file, the line and the key:
 //
 //	/etc/services.d/web.toml:3: key "restrat": unknown key (did you mean "restart"?)
+//
+// A file is rejected before it is decoded, with the line and key where it
+// crosses a bound, when it is larger than 1 MiB (MaxFileSize), nested more
+// than 32 levels deep (MaxDepth: each part of a table header or dotted key,
+// each inline table and each array counts a level), has more than 4096 keys
+// (MaxKeys: each part of a dotted key counted), more than 4096 arrays and
+// inline tables (MaxContainers), an array of more than 4096 elements
+// (MaxListLen), or a key longer than 256 bytes (MaxKeyLen). Such an error
+// wraps ErrLimit. No service file needs to come near these bounds; they
+// keep the decoding of any file to tens of milliseconds.
 //
 // A bad file is reported and left out; the other files load. A service is
 // also left out, with an error naming the reason, when it is in a duplicate

@@ -3,6 +3,7 @@ package services
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is a bad-input error naming the file, the line and the key at fault.
@@ -42,11 +43,27 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "key %q: ", e.Key)
 	}
 	if e.Err != nil {
-		b.WriteString(e.Err.Error())
+		b.WriteString(clip(e.Err.Error()))
 	} else {
 		b.WriteString("invalid")
 	}
 	return b.String()
+}
+
+// maxMessage bounds an error's message: a value quoted from a file can be
+// as long as the file.
+const maxMessage = 1000
+
+// clip cuts msg to about maxMessage bytes, on a rune boundary, saying so.
+func clip(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes cut)", msg[:cut], len(msg)-cut)
 }
 
 // Unwrap returns the underlying error.
@@ -56,8 +73,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // none is near enough to be a likely typo.
 func suggest(s string, candidates []string) string {
 	best, bestD := "", -1
+	limit := max(2, len(s)/3)
+	runes := utf8.RuneCountInString(s)
 	for _, c := range candidates {
-		if c == s {
+		// The distance is at least the difference in length: skip the
+		// quadratic work when that alone is too far (a value quoted from a
+		// file can be as long as the file).
+		if c == s || abs(utf8.RuneCountInString(c)-runes) > limit {
 			continue
 		}
 		d := levenshtein(strings.ToLower(s), strings.ToLower(c))
@@ -68,11 +90,18 @@ func suggest(s string, candidates []string) string {
 	if bestD < 0 {
 		return ""
 	}
-	limit := max(2, len(s)/3)
 	if bestD > limit {
 		return ""
 	}
 	return best
+}
+
+// abs is |n|.
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // didYouMean formats a suggestion suffix, or "" without one.

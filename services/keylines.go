@@ -26,13 +26,17 @@ func (kl keyLines) line(path []string) int {
 	return 0
 }
 
-// record notes path (and each of its prefixes not yet seen) at line.
+// record notes path (and each of its prefixes not yet seen) at line. Every
+// recorded path has its prefixes recorded too, so the walk from the longest
+// prefix stops at the first one already known: a key in a known table costs
+// one lookup, not one per level.
 func (kl keyLines) record(path []string, line int) {
-	for n := 1; n <= len(path); n++ {
+	for n := len(path); n > 0; n-- {
 		k := pathKey(path[:n])
-		if _, ok := kl[k]; !ok {
-			kl[k] = line
+		if _, ok := kl[k]; ok {
+			return
 		}
+		kl[k] = line
 	}
 }
 

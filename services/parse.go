@@ -27,6 +27,12 @@ type LoadOptions struct {
 	// Plugins lists the registered plugin names; a `plugin` key naming
 	// another is an error with a suggestion. nil: any name accepted.
 	Plugins []string
+	// DryRun says the load only answers what would change (a reread): a
+	// loader must write nothing (s6-overlay's live directories).
+	DryRun bool
+	// Known names services defined elsewhere (an s6-overlay tree read
+	// beside the TOML files) that after, wants and stdout_to may name.
+	Known []string
 }
 
 // serviceKeys are the top-level keys of a service file, for suggestions.
@@ -94,6 +100,10 @@ func (p *parser) errorf(path []string, format string, args ...any) error {
 }
 
 func (p *parser) parse(data []byte) (svc *Service, err error) {
+	// Bound the decoder's work first: its cost grows faster than the file.
+	if le := checkLimits(data); le != nil {
+		return nil, le.asError(p.d.file, p.d.service)
+	}
 	var tree map[string]any
 	if err := decodeTOML(data, &tree); err != nil {
 		var pe toml.ParseError
@@ -238,15 +248,17 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		s.PluginConfig = &PluginConfig{File: p.d.file, Table: name, data: pluginTable, lines: p.d.lines, service: s.Name}
 	}
 
-	// After: names checked across files by Load.
+	// After: names checked across files by Load; duplicates dropped in
+	// one pass.
+	seen := make(map[string]bool, len(raw.After))
 	for i, a := range raw.After {
-		path := []string{"after", fmt.Sprintf("[%d]", i)}
 		switch {
 		case a == s.Name:
 			return nil, p.errorf([]string{"after"}, "service %q cannot come after itself", a)
 		case !validName(a):
-			return nil, p.errorf(path, "bad service name %q", a)
-		case !slices.Contains(s.After, a):
+			return nil, p.errorf([]string{"after", fmt.Sprintf("[%d]", i)}, "bad service name %q", a)
+		case !seen[a]:
+			seen[a] = true
 			s.After = append(s.After, a)
 		}
 	}
@@ -471,8 +483,8 @@ func (p *parser) ready(r *rawReady, lookup func(string) (string, bool)) (*Ready,
 	if rd.Interval, err = p.duration([]string{"ready", "interval"}, r.Interval, DefaultReadyInterval); err != nil {
 		return nil, err
 	}
-	if rd.Timeout == 0 || rd.Interval == 0 {
-		return nil, p.errorf([]string{"ready"}, "ready.timeout and ready.interval must be positive")
+	if rd.Interval == 0 {
+		return nil, p.errorf([]string{"ready", "interval"}, "ready.interval must be positive")
 	}
 	return rd, nil
 }

@@ -73,9 +73,6 @@ func (s *Set) Dependents(name string) []string {
 	return out
 }
 
-// maxFileSize bounds the size of a service file.
-const maxFileSize = 1 << 20
-
 // Load reads every service file in dir: files ending in ".toml" that are not
 // dotfiles (symlinks are followed; directories are skipped). A bad file is
 // reported in Set.Errors and left out, as is a service whose After names an
@@ -92,7 +89,10 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 		return nil, fmt.Errorf("reading services dir: %w", err)
 	}
 	var parsed []*Service
-	l := linker{lines: map[*Service]keyLines{}}
+	l := linker{lines: map[*Service]keyLines{}, known: map[string]bool{}}
+	for _, n := range opts.Known {
+		l.known[n] = true
+	}
 	bad := map[string]string{} // service name -> file, for bad services
 	for _, e := range entries {
 		name := e.Name()
@@ -112,13 +112,18 @@ func Load(dir string, opts LoadOptions) (*Set, error) {
 		if st.IsDir() {
 			continue
 		}
-		if !st.Mode().IsRegular() || st.Size() > maxFileSize {
+		if !st.Mode().IsRegular() {
 			set.Errors = append(set.Errors, &Error{File: path, Service: nameFromPath(path),
-				Err: fmt.Errorf("not a regular file of at most %d bytes", maxFileSize)})
+				Err: errors.New("not a regular file")})
 			bad[nameFromPath(path)] = path
 			continue
 		}
-		data, err := os.ReadFile(path)
+		if st.Size() > MaxFileSize {
+			set.Errors = append(set.Errors, fileTooBig(st.Size()).asError(path, nameFromPath(path)))
+			bad[nameFromPath(path)] = path
+			continue
+		}
+		data, err := readBounded(path)
 		if err != nil {
 			set.Errors = append(set.Errors, &Error{File: path, Service: nameFromPath(path), Err: err})
 			bad[nameFromPath(path)] = path
@@ -168,7 +173,7 @@ func (l linker) keyError(s *Service, key string, format string, args ...any) *Er
 // unknownName returns the first name s refers to (in after, wants or
 // stdout_to) that is neither a service nor a bad one, with its key.
 func (l linker) unknownName(s *Service, alive map[string]*Service, bad map[string]string) (key, name string) {
-	known := func(n string) bool { return alive[n] != nil || bad[n] != "" }
+	known := func(n string) bool { return alive[n] != nil || bad[n] != "" || l.known[n] }
 	for _, a := range s.After {
 		if !known(a) {
 			return "after", a
@@ -185,9 +190,11 @@ func (l linker) unknownName(s *Service, alive map[string]*Service, bad map[strin
 	return "", ""
 }
 
-// linker holds the key lines of each parsed service.
+// linker holds the key lines of each parsed service, and the names of
+// services defined elsewhere (LoadOptions.Known).
 type linker struct {
 	lines map[*Service]keyLines
+	known map[string]bool
 }
 
 // link checks names across files: duplicates, after naming unknown or bad
@@ -281,7 +288,7 @@ func (l linker) link(parsed []*Service, bad map[string]string) ([]*Service, []er
 		changed = false
 		for _, s := range sortedServices(alive) {
 			for _, a := range s.After {
-				if alive[a] == nil {
+				if alive[a] == nil && !l.known[a] {
 					errs = append(errs, l.afterError(s, "depends on %q, which is not valid (see %s)", a, bad[a]))
 					delete(alive, s.Name)
 					bad[s.Name] = s.File

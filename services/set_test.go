@@ -1,6 +1,7 @@
 package services
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,7 @@ func TestLoadOddFiles(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(dir, "big.toml"), "# "+strings.Repeat("x", maxFileSize)+"\ncommand = [\"x\"]\n")
+	write(t, filepath.Join(dir, "big.toml"), "# "+strings.Repeat("x", MaxFileSize)+"\ncommand = [\"x\"]\n")
 	write(t, filepath.Join(dir, "ok.toml"), `command = ["ok"]`)
 	set, err := Load(dir, testOpts())
 	if err != nil {
@@ -138,7 +139,12 @@ func TestLoadOddFiles(t *testing.T) {
 	eq(t, names(set.Services), []string{"ok"})
 	eq(t, len(set.Errors), 2)
 	for _, e := range set.Errors {
-		if !strings.Contains(e.Error(), "not a regular file") {
+		switch {
+		case strings.HasSuffix(asError(e).File, "big.toml"):
+			if !errors.Is(e, ErrLimit) || !strings.Contains(e.Error(), "more than the limit of 1048576") {
+				t.Errorf("big file: %v", e)
+			}
+		case !strings.Contains(e.Error(), "not a regular file"):
 			t.Errorf("unexpected error %v", e)
 		}
 	}
@@ -151,4 +157,30 @@ func TestDiffEmpty(t *testing.T) {
 	eq(t, Diff{Removed: []string{"a", "b"}, Invalid: []string{"a"}}.Empty(), false)
 	eq(t, Diff{Added: []string{"a"}}.Empty(), false)
 	eq(t, Diff{Changed: []string{"a"}}.Empty(), false)
+}
+
+// TestLoadKnownNames: after, wants and stdout_to may name services defined
+// elsewhere (an s6 tree), given as LoadOptions.Known; other names are still
+// unknown.
+func TestLoadKnownNames(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"app":   "command = \"app\"\nafter = [\"init-config\"]\nwants = [\"svc-log\"]\n",
+		"typo":  "command = \"x\"\nafter = [\"init-confg\"]\n",
+		"piped": "command = \"y\"\nstdout_to = \"svc-log\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := Load(dir, LoadOptions{Known: []string{"init-config", "svc-log"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Get("app") == nil || set.Get("piped") == nil {
+		t.Fatalf("services naming known services were left out: %v", set.Errors)
+	}
+	if set.Get("typo") != nil || len(set.Errors) != 1 || !strings.Contains(set.Errors[0].Error(), `unknown service "init-confg"`) {
+		t.Fatalf("errors %v", set.Errors)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/corralhq/corral/control"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,12 +26,12 @@ func parseSignal(v any) (syscall.Signal, error) {
 		if n, err := strconv.Atoi(v); err == nil {
 			return parseSignal(int64(n))
 		}
+		if s, err := control.ParseSignal(v); err == nil {
+			return s, nil
+		}
 		name := strings.ToUpper(strings.TrimSpace(v))
 		if !strings.HasPrefix(name, "SIG") {
 			name = "SIG" + name
-		}
-		if s := unix.SignalNum(name); s != 0 {
-			return s, nil
 		}
 		return 0, fmt.Errorf("bad signal %q%s", v, didYouMean(name, signalNames()))
 	}

@@ -61,9 +61,14 @@ type actor struct {
 	deadline       *time.Timer
 	scriptDeadline *time.Timer
 	script         instance
+	// graceTimer ends the wait of a stop with grace (a draining logger).
+	graceTimer *time.Timer
 
 	stopping    bool
 	stopWaiters []chan error
+	// wantUp is a start asked for while stopping: the unit starts again
+	// once the stop is done (s6-svc -d, then -u).
+	wantUp bool
 	// notReady is why the current instance failed its readiness check or timeout.
 	notReady  error
 	plan      restartPlan
@@ -87,6 +92,11 @@ func (a *actor) loop() {
 			a.onRetry()
 		case <-timerC(a.deadline):
 			a.onDeadline()
+		case <-timerC(a.graceTimer):
+			a.graceTimer = nil
+			if a.inst != nil {
+				a.inst.terminate(a.svc.StopSignal, a.svc.StopTimeout)
+			}
 		case <-timerC(a.scriptDeadline):
 			a.scriptDeadline = nil
 			a.u.log.Warn("script ran out of time: killing it")
@@ -115,7 +125,7 @@ func (a *actor) handle(m message) (quit bool) {
 	case msgStart:
 		m.reply <- a.onStart()
 	case msgStop:
-		a.onStop(m.reply)
+		a.onStop(m.reply, m.grace)
 	case msgSignal:
 		if a.inst == nil {
 			m.reply <- control.ErrNotRunning
@@ -160,6 +170,10 @@ func (a *actor) busy() bool {
 func (a *actor) waiting() bool { return a.depc != nil || a.retry != nil }
 
 func (a *actor) onStart() error {
+	if a.stopping && !a.host.shuttingDown() {
+		a.wantUp = true
+		return nil
+	}
 	if a.busy() || a.waiting() {
 		return control.ErrAlreadyStarted
 	}
@@ -167,7 +181,7 @@ func (a *actor) onStart() error {
 		return control.ErrShuttingDown
 	}
 	a.plan = restartPlan{}
-	if len(a.svc.After)+len(a.svc.Wants) == 0 {
+	if len(a.svc.Ordering()) == 0 {
 		a.spawn()
 		return nil
 	}
@@ -175,8 +189,7 @@ func (a *actor) onStart() error {
 	ctx, a.depCancel = context.WithCancel(context.Background())
 	a.depc = make(chan error, 1)
 	go func(ch chan error, svc *services.Service) { ch <- a.host.waitDeps(ctx, svc) }(a.depc, a.svc)
-	waits := append(append([]string(nil), a.svc.After...), a.svc.Wants...)
-	a.setState(control.Starting, "waiting for "+strings.Join(waits, ", "), func(st *control.ServiceStatus) { st.PID = 0 })
+	a.setState(control.Starting, "waiting for "+strings.Join(a.svc.Ordering(), ", "), func(st *control.ServiceStatus) { st.PID = 0 })
 	return nil
 }
 
@@ -241,7 +254,8 @@ func (a *actor) onDeadline() {
 	}
 }
 
-func (a *actor) onStop(reply chan error) {
+func (a *actor) onStop(reply chan error, grace time.Duration) {
+	a.wantUp = false
 	switch {
 	case a.busy():
 		// exitc without inst: a failed spawn whose exit is still queued;
@@ -250,7 +264,11 @@ func (a *actor) onStop(reply chan error) {
 		if !a.stopping {
 			a.stopping = true
 			a.setState(control.Stopping, "", nil)
-			if a.inst != nil && a.finishc == nil {
+			switch {
+			case a.inst == nil || a.finishc != nil:
+			case grace > 0:
+				a.graceTimer = time.NewTimer(grace)
+			default:
 				a.inst.terminate(a.svc.StopSignal, a.svc.StopTimeout)
 			}
 		}
@@ -291,6 +309,10 @@ func (a *actor) cancelWaits() {
 
 func (a *actor) onExit(ex instanceExit) {
 	a.inst, a.readyc, a.exitc = nil, nil, nil
+	if a.graceTimer != nil {
+		a.graceTimer.Stop()
+		a.graceTimer = nil
+	}
 	if a.deadline != nil {
 		a.deadline.Stop()
 		a.deadline = nil
@@ -304,7 +326,13 @@ func (a *actor) onExit(ex instanceExit) {
 		a.runScript(a.svc.Finish, &ex)
 		return
 	}
-	a.settle(ex, false)
+	if errors.Is(ex.err, plugins.ErrDone) {
+		// A plugin that ended for good: no failure, no restart.
+		a.u.log.Info("ended", "reason", ex.err.Error())
+		a.settle(instanceExit{status: ex.status, pid: ex.pid}, ex.err.Error())
+		return
+	}
+	a.settle(ex, "")
 }
 
 // runScript runs a finish script (ex is the exit it is about) or a stop
@@ -360,28 +388,40 @@ func (a *actor) onFinished(res instanceExit) {
 		a.stopped()
 		return
 	}
-	permanent := res.err == nil && res.status.Code == 125 && res.status.Signal == 0
-	if permanent {
+	stayDown := ""
+	if res.err == nil && res.status.Code == 125 && res.status.Signal == 0 {
 		a.u.log.Info("finish exited 125: the service stays down")
+		stayDown = "finish exited 125: down until started"
 	}
-	a.settle(*ex, permanent)
+	a.settle(*ex, stayDown)
 }
 
-// stopped ends a requested stop: the unit is STOPPED and every caller of
-// stop is answered.
+// stopped ends a requested stop: every caller of stop is answered, and the
+// unit is STOPPED, or starting again when a start came meanwhile.
 func (a *actor) stopped() {
 	a.stopping = false
-	now := time.Now()
-	a.setState(control.Stopped, "", func(st *control.ServiceStatus) { st.PID, st.Ready, st.Stopped = 0, false, now })
 	for _, w := range a.stopWaiters {
 		w <- nil
 	}
 	a.stopWaiters = nil
+	now := time.Now()
+	if a.wantUp && !a.host.shuttingDown() {
+		a.wantUp = false
+		a.u.publish(func(st *control.ServiceStatus) { st.PID, st.Ready, st.Stopped = 0, false, now })
+		if err := a.onStart(); err != nil {
+			a.u.log.Warn("start after stop", "err", err)
+		}
+		return
+	}
+	a.wantUp = false
+	a.setState(control.Stopped, "", func(st *control.ServiceStatus) { st.PID, st.Ready, st.Stopped = 0, false, now })
 }
 
 // settle decides what follows an exit: the end of a stop, success, a
-// restart after backoff, or giving up. stayDown is a finish script's 125.
-func (a *actor) settle(ex instanceExit, stayDown bool) {
+// restart after backoff, or giving up. stayDown, when not empty, is why the
+// service stays down whatever its restart policy (a finish script's 125, a
+// plugin's ErrDone).
+func (a *actor) settle(ex instanceExit, stayDown string) {
 	now := time.Now()
 	status := ex.status
 	record := func(st *control.ServiceStatus) {
@@ -405,12 +445,15 @@ func (a *actor) settle(ex instanceExit, stayDown bool) {
 		return
 	}
 	restart := svc.Restart == services.RestartAlways || (svc.Restart == services.RestartOnFailure && failed)
-	if stayDown || !restart {
+	if a.host.shuttingDown() {
+		restart = false // it ended on its own as corral stops: it stays ended
+	}
+	if stayDown != "" || !restart {
 		switch {
 		case failed && svc.Type == services.Oneshot:
 			a.giveUp(why, record)
-		case stayDown:
-			a.setState(control.Exited, "finish exited 125: down until started", record)
+		case stayDown != "":
+			a.setState(control.Exited, stayDown, record)
 		default:
 			a.setState(control.Exited, "", record)
 			if failed && svc.Essential {

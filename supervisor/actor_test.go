@@ -361,3 +361,16 @@ func TestUnitRefusals(t *testing.T) {
 	}
 	<-u.done
 }
+
+// TestOneshotWithoutCommand: a oneshot with nothing to run (s6-rc's
+// comment-only up file) succeeds at once, with no process.
+func TestOneshotWithoutCommand(t *testing.T) {
+	s, _ := runSupervisorWith(t, func(lo services.LoadOptions) (*services.Set, error) {
+		return &services.Set{Services: []*services.Service{{Name: "noop", Type: services.Oneshot, Restart: services.RestartNever,
+			Autostart: true, StopTimeout: time.Second}}}, nil
+	})
+	st := waitFor(t, s, "noop", control.Exited)
+	if st.LastExit == nil || !st.LastExit.Success() || st.PID != 0 {
+		t.Fatalf("status %+v", st)
+	}
+}

@@ -124,6 +124,24 @@ func (s *Supervisor) Stop(ctx context.Context, name string) error {
 	return u.send(ctx, message{kind: msgStop})
 }
 
+// Request asks for a service to be started (up) or stopped, and returns
+// once its actor took the message: requests are carried out in the order
+// they come, without waiting for them to be done.
+func (s *Supervisor) Request(ctx context.Context, name string, up bool) error {
+	u, ok := s.unit(name)
+	if !ok {
+		return fmt.Errorf("%s: %w", name, control.ErrNoSuchService)
+	}
+	if up && s.stopping.Load() {
+		return control.ErrShuttingDown
+	}
+	kind := msgStop
+	if up {
+		kind = msgStart
+	}
+	return u.post(ctx, message{kind: kind})
+}
+
 // Restart stops (if running) and starts a service.
 func (s *Supervisor) Restart(ctx context.Context, name string) error {
 	if err := s.Stop(ctx, name); err != nil && !errors.Is(err, control.ErrNotRunning) {

@@ -37,7 +37,9 @@ func (h *pluginHost) Go(fn func(ctx context.Context) error) {
 		defer in.wg.Done()
 		err := in.protect("goroutine", func() error { return fn(in.ctx) })
 		if err != nil && in.ctx.Err() == nil {
-			in.log.Error("plugin failed", "err", err)
+			if !errors.Is(err, plugins.ErrDone) {
+				in.log.Error("plugin failed", "err", err)
+			}
 			in.fail(err)
 		}
 		if err != nil && in.ctx.Err() != nil && !errors.Is(err, context.Canceled) {

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
 )
 
@@ -35,3 +36,24 @@ type instanceExit struct {
 	// pid is the process that ended (its process group's id); 0 for plugins.
 	pid int
 }
+
+// nopInstance is a oneshot with nothing to run (s6-rc's comment-only up
+// file): it succeeds at once, without a process.
+type nopInstance struct {
+	exitc  chan instanceExit
+	readyc chan error
+}
+
+func newNopInstance() *nopInstance {
+	in := &nopInstance{exitc: make(chan instanceExit, 1), readyc: make(chan error, 1)}
+	in.readyc <- nil
+	in.exitc <- instanceExit{}
+	return in
+}
+
+func (in *nopInstance) pid() int                                     { return 0 }
+func (in *nopInstance) exited() <-chan instanceExit                  { return in.exitc }
+func (in *nopInstance) ready() <-chan error                          { return in.readyc }
+func (in *nopInstance) terminate(syscall.Signal, time.Duration)      {}
+func (in *nopInstance) signal(syscall.Signal) error                  { return control.ErrNotRunning }
+func (in *nopInstance) reload(context.Context, syscall.Signal) error { return control.ErrNotRunning }

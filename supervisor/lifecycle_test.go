@@ -3,6 +3,8 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/output"
 )
 
 // stubborn is a test plugin whose Reload and Stop never return on their own.
@@ -100,5 +104,72 @@ func TestCancelledUpdateStillRestartsTheService(t *testing.T) {
 	}
 	if len(diff.Changed)+len(diff.Added)+len(diff.Removed) != 0 {
 		t.Fatalf("after the update something is still pending: %+v", diff)
+	}
+}
+
+// TestSIGTERMDuringSlowLoad: reading the service files happens off Run's
+// loop, so a SIGTERM during a slow load ends Run at once, and nothing
+// starts afterwards.
+func TestSIGTERMDuringSlowLoad(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{})
+	sigc := make(chan os.Signal, 1)
+	s, err := New(Options{
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Console:    output.NewConsole(io.Discard, io.Discard),
+		WatchQuiet: -1,
+		Signals:    sigc,
+		Load: func(services.LoadOptions) (*services.Set, error) {
+			close(started)
+			<-release // a load that never ends by itself
+			return &services.Set{}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- s.Run(context.Background(), []string{"sleep", "1000"}) }()
+	<-started
+	sigc <- syscall.SIGTERM
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("Run returned %d, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not act on SIGTERM during the load")
+	}
+}
+
+// TestBadPluginFileKeepsDependentsRunning: a plugin service whose file
+// becomes invalid keeps running with its old definition, and so does what
+// comes after it: an update stops neither.
+func TestBadPluginFileKeepsDependentsRunning(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name+".toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("plug", "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"fine\"\n")
+	write("dep", "command = \"sleep 1000\"\nafter = [\"plug\"]\n")
+	s, _ := runSupervisorIn(t, dir)
+	before := waitFor(t, s, "dep", control.Running)
+	write("plug", "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"\"\n") // Provision fails
+	diff, err := s.Update(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff.Removed) != 0 || len(diff.Errors) != 2 {
+		t.Fatalf("diff %+v: want nothing removed and two errors", diff)
+	}
+	after := waitFor(t, s, "dep", control.Running)
+	if after.PID != before.PID {
+		t.Fatalf("dep was restarted (pid %d -> %d)", before.PID, after.PID)
+	}
+	if st := waitFor(t, s, "plug", control.Running); st.ConfigError == "" {
+		t.Fatal("the bad file's error is not shown")
 	}
 }

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -46,6 +48,8 @@ func (c *crashy) Start(ctx context.Context) error {
 		})
 	case "error":
 		c.host.Go(func(ctx context.Context) error { return errors.New("lost the thing") })
+	case "done":
+		c.host.Go(func(ctx context.Context) error { return fmt.Errorf("finished its work: %w", plugins.ErrDone) })
 	case "fine":
 		c.host.Go(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 	}
@@ -69,8 +73,23 @@ func runSupervisor(t *testing.T, files map[string]string) (*Supervisor, func() i
 // the returned stop is called or the test ends.
 func runSupervisorIn(t *testing.T, dir string) (*Supervisor, func() int) {
 	t.Helper()
-	s, err := New(Options{ServicesDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Console: output.NewConsole(io.Discard, io.Discard), WatchQuiet: -1})
+	return runSupervisorOpts(t, Options{ServicesDir: dir})
+}
+
+// runSupervisorWith runs a Supervisor whose services come from load.
+func runSupervisorWith(t *testing.T, load func(services.LoadOptions) (*services.Set, error)) (*Supervisor, func() int) {
+	t.Helper()
+	return runSupervisorOpts(t, Options{Load: load})
+}
+
+// runSupervisorOpts runs a Supervisor (quiet, without the live watch) until
+// the returned stop is called or the test ends.
+func runSupervisorOpts(t *testing.T, opts Options) (*Supervisor, func() int) {
+	t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Console = output.NewConsole(io.Discard, io.Discard)
+	opts.WatchQuiet = -1
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +179,25 @@ func TestBadPluginTableIsReportedAndSkipped(t *testing.T) {
 	}
 	if !strings.Contains(all, "bad2.toml") || !strings.Contains(all, "mode is required") {
 		t.Errorf("Provision error missing: %q", all)
+	}
+}
+
+// TestPluginDoneStaysExited: a plugin ending with plugins.ErrDone is not a
+// failure and is not restarted, whatever its restart policy; its reason is
+// shown, and start brings it back.
+func TestPluginDoneStaysExited(t *testing.T) {
+	s, _ := runSupervisor(t, map[string]string{
+		"p": "plugin = \"test-crashy\"\n[test-crashy]\nmode = \"done\"\n",
+	})
+	st := waitFor(t, s, "p", control.Exited)
+	if !strings.Contains(st.Reason, "finished its work") || st.Restarts != 0 || st.LastExit == nil || !st.LastExit.Success() {
+		t.Fatalf("status %+v", st)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st := waitFor(t, s, "p", control.Exited); st.Restarts != 0 {
+		t.Fatalf("restarted: %+v", st)
+	}
+	if err := s.Start(context.Background(), "p"); err != nil && !errors.Is(err, control.ErrAbnormal) {
+		t.Fatalf("start: %v", err)
 	}
 }

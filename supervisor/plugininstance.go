@@ -28,6 +28,8 @@ type pluginInstance struct {
 	sub    *plugins.Subscription
 	// started is closed when Start has returned.
 	started chan struct{}
+	// stopTimeout bounds Stop when the plugin fails (the service's stop_timeout).
+	stopTimeout time.Duration
 }
 
 // newPlugin builds and provisions a plugin value for svc without starting
@@ -65,6 +67,8 @@ func (s *Supervisor) startPlugin(svc *services.Service) (*pluginInstance, error)
 		readyc:  make(chan error, 1),
 		log:     s.log.With("service", svc.Name),
 		started: make(chan struct{}),
+
+		stopTimeout: svc.StopTimeout,
 	}
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.host = &pluginHost{sup: s, name: svc.Name, log: in.log, inst: in}
@@ -120,9 +124,11 @@ func (in *pluginInstance) protect(what string, fn func() error) (err error) {
 	return fn()
 }
 
-// fail ends the instance because of err (from Start, a Go routine, or a panic).
+// fail ends the instance because of err (from Start, a Go routine, or a
+// panic; plugins.ErrDone ends it for good without failing), giving Stop
+// the service's stop_timeout.
 func (in *pluginInstance) fail(err error) {
-	in.finish(err, 10*time.Second)
+	in.finish(err, in.stopTimeout)
 }
 
 // finish stops the plugin once: cancel its context, call Stop with a
@@ -162,7 +168,7 @@ func (in *pluginInstance) finish(cause error, timeout time.Duration) {
 				in.log.Warn("plugin goroutines still running after stop deadline")
 			}
 			st := plugins.ExitStatus{}
-			if cause != nil {
+			if cause != nil && !errors.Is(cause, plugins.ErrDone) {
 				st.Code = 1
 			}
 			in.exitc <- instanceExit{status: st, err: cause}

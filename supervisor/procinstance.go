@@ -28,10 +28,14 @@ type procInstance struct {
 }
 
 // launch starts an instance of svc: its plugin, or a process running argv
-// (svc's command when nil) with its output going to sinks.
+// (svc's command when nil) with its output going to sinks. A oneshot with
+// no command succeeds at once, with no process.
 func (s *Supervisor) launch(svc *services.Service, argv []string, sinks []output.LineSink) (instance, error) {
-	if svc.Plugin != "" && argv == nil {
+	switch {
+	case svc.Plugin != "" && argv == nil:
 		return s.startPlugin(svc)
+	case svc.Plugin == "" && argv == nil && len(svc.Command) == 0 && svc.Type == services.Oneshot:
+		return newNopInstance(), nil
 	}
 	return s.startProcess(svc, argv, sinks)
 }
@@ -58,21 +62,22 @@ func (s *Supervisor) startProcess(svc *services.Service, argv []string, sinks []
 	files := []*os.File{devnull, pipes.StdoutW, pipes.StderrW}
 	if !script {
 		if s.readsPipe(svc.Name) {
-			pp, err := s.pipeline.open(svc.Name)
+			r, err := s.pipeline.reader(svc.Name)
 			if err != nil {
 				pipes.Close()
 				return nil, err
 			}
-			files[0] = pp[0]
+			files[0] = r
 		}
-		if svc.StdoutTo != "" {
-			w, err := s.pipeline.writer(svc.StdoutTo)
-			if err != nil {
-				pipes.Close()
-				return nil, err
-			}
-			files[1] = w
+	}
+	if svc.StdoutTo != "" {
+		// Its finish script writes to the same place as its run (s6).
+		w, err := s.pipeline.writer(svc.StdoutTo)
+		if err != nil {
+			pipes.Close()
+			return nil, err
 		}
+		files[1] = w
 	}
 	var notifyR, notifyW *os.File
 	if !script && svc.Ready != nil && svc.Ready.NotifyFD > 0 {

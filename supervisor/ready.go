@@ -116,7 +116,10 @@ func waitNotify(ctx context.Context, f *os.File) error {
 				}
 			}
 			if err != nil {
-				res <- fmt.Errorf("notification fd closed before a newline: %w", err)
+				// Closed before a newline (s6-notifyoncheck gave up, or the
+				// daemon closes what it inherits): as with s6-supervise,
+				// the service stays up and is never ready. Only a
+				// readiness timeout, if one is set, fails it.
 				return
 			}
 		}

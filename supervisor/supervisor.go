@@ -18,14 +18,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
+	"github.com/corralhq/corral/supervisor/internal/reaper"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -49,12 +52,39 @@ type Options struct {
 	// LogPath returns the current log file of a service's stream, for
 	// `supervisorctl tail`; nil when no files are written.
 	LogPath func(service string, stream output.Stream) string
-	// Env is the container environment services inherit (default os.Environ()).
-	Env []string
-	// Hostname is the node's name (default os.Hostname()).
-	Hostname string
-	// MainStopTimeout bounds the main command's stop at shutdown (default 10s).
+	// MainEnv is the main command's environment (default: corral's).
+	MainEnv []string
+	// ExportEnv ("K=V") is added to the environment of every service (even
+	// with clear_env) and of the main command: what they need of corral
+	// itself, such as CORRAL_SOCKET for supervisorctl and the s6 commands.
+	ExportEnv []string
+	// MainStopTimeout bounds the main command's stop at shutdown: SIGTERM,
+	// then SIGKILL to its process group (default 10s; s6-overlay mode sets
+	// it from S6_KILL_GRACETIME).
 	MainStopTimeout time.Duration
+	// MainAfter, when set, holds the main command back until it is closed
+	// (cmd/corral closes it once the control socket listens).
+	MainAfter <-chan struct{}
+	// MainGate, when set, decides once the services settled (settled false:
+	// the WaitServices bound passed first) whether the main command runs;
+	// when it does not, corral stops with code (s6-overlay's
+	// S6_BEHAVIOUR_IF_STAGE2_FAILS=2).
+	MainGate func(settled bool) (code int, run bool)
+	// WaitServices bounds the main command's wait for the services to
+	// settle (0: no bound). When it passes, the main command starts anyway
+	// with an error naming what is not ready, or, with WaitServicesFatal,
+	// corral stops with exit code 1.
+	WaitServices      time.Duration
+	WaitServicesFatal bool
+
+	// ShutdownSignals also start the orderly shutdown, besides SIGTERM and
+	// SIGINT (s6-overlay halts on SIGUSR1, SIGUSR2 and SIGPWR), instead of
+	// being passed on to the main command.
+	ShutdownSignals []syscall.Signal
+	// Signals delivers the signals of CaughtSignals, taken by the caller as
+	// early as it could (signals sent before Run are queued there). Nil:
+	// Run takes them itself.
+	Signals <-chan os.Signal
 	// WatchQuiet is the quiet period of the live watch of ServicesDir
 	// (default 100ms); negative turns the watch off.
 	WatchQuiet time.Duration
@@ -78,6 +108,8 @@ type Supervisor struct {
 	order      []string // dependency order of units (set.Services)
 	set        *services.Set
 	configErrs []error
+	// loadMu serialises loads of the service definitions.
+	loadMu sync.Mutex
 	// pipeline holds the pipes between services (StdoutTo).
 	pipeline pipelines
 	// applyMu serialises Update (live changes) with shutdown.
@@ -87,9 +119,12 @@ type Supervisor struct {
 	stopping atomic.Bool
 	// stopc receives the exit code that ends Run (first one wins).
 	stopc chan int
-	// initialized is closed once the first set of services was started;
-	// Reread and Update wait for it.
+	// initialized is closed once the first set of services was started (or
+	// the shutdown began first); Reread and Update wait for it.
 	initialized chan struct{}
+	initOnce    sync.Once
+	// bootMu is held while the first set of services is being started.
+	bootMu sync.Mutex
 
 	// mainMu orders starting the main command against stopping it.
 	mainMu      sync.Mutex
@@ -108,18 +143,12 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Console == nil {
 		opts.Console = output.NewConsole(os.Stdout, os.Stderr)
 	}
-	if opts.Env == nil {
-		opts.Env = os.Environ()
-	}
-	if opts.Hostname == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("reading host name: %w", err)
-		}
-		opts.Hostname = h
-	}
 	if opts.MainStopTimeout <= 0 {
-		opts.MainStopTimeout = 10 * time.Second
+		opts.MainStopTimeout = defaultMainStopTimeout
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("reading host name: %w", err)
 	}
 	if opts.WatchQuiet == 0 {
 		opts.WatchQuiet = 100 * time.Millisecond
@@ -129,8 +158,8 @@ func New(opts Options) (*Supervisor, error) {
 		log:      opts.Logger,
 		bus:      plugins.NewBus(),
 		console:  opts.Console,
-		baseEnv:  opts.Env,
-		hostname: opts.Hostname,
+		baseEnv:  os.Environ(),
+		hostname: hostname,
 		units:    map[string]*unit{},
 		stopc:    make(chan int, 1),
 
@@ -148,8 +177,15 @@ func (s *Supervisor) requestStop(code int) {
 
 // loadSet reads the service definitions and checks plugin services by
 // building and provisioning them (without starting them).
-func (s *Supervisor) loadSet() (*services.Set, error) {
-	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names()}
+func (s *Supervisor) loadSet() (*services.Set, error) { return s.load(false) }
+
+// load is loadSet; dryRun asks the loader to write nothing (a reread).
+func (s *Supervisor) load(dryRun bool) (*services.Set, error) {
+	// One load at a time: the live watch, SIGHUP and supervisorctl may ask
+	// together, and a loader (s6-overlay's) writes live directories.
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	lo := services.LoadOptions{Env: s.lookupEnv, Plugins: plugins.Names(), DryRun: dryRun}
 	var (
 		set *services.Set
 		err error
@@ -166,8 +202,16 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 	bad := map[string]bool{}
 	for _, svc := range set.Services {
 		if dep := firstIn(svc.After, bad); dep != "" {
+			// An *Error naming the service: an update keeps it running
+			// with its current definition, as it keeps the bad one.
 			bad[svc.Name] = true
-			set.Errors = append(set.Errors, fmt.Errorf("%s: after: dependency %q is invalid", svc.File, dep))
+			set.Errors = append(set.Errors, &services.Error{File: svc.File, Key: "after", Service: svc.Name,
+				Err: fmt.Errorf("depends on %q, which is not valid", dep)})
+			continue
+		}
+		if err := canRunAs(svc); err != nil {
+			bad[svc.Name] = true
+			set.Errors = append(set.Errors, err)
 			continue
 		}
 		if svc.Plugin != "" {
@@ -183,6 +227,23 @@ func (s *Supervisor) loadSet() (*services.Set, error) {
 	return set, nil
 }
 
+// canRunAs checks that corral may start svc as its user and group: only
+// root can switch to another user (docker run --user 1000 runs corral as
+// uid 1000).
+func canRunAs(svc *services.Service) error {
+	c := svc.Credential
+	euid, egid := os.Geteuid(), os.Getegid()
+	if c == nil || euid == 0 || (int(c.UID) == euid && int(c.GID) == egid) {
+		return nil
+	}
+	key := "user"
+	if svc.User == "" {
+		key = "group"
+	}
+	return &services.Error{File: svc.File, Key: key, Service: svc.Name,
+		Err: fmt.Errorf("corral runs as uid %d (not root) and cannot run a service as uid %d gid %d: remove %s, or run the container as root", euid, c.UID, c.GID, key)}
+}
+
 // firstIn returns the first of names that is in set, or "".
 func firstIn(names []string, set map[string]bool) string {
 	for _, n := range names {
@@ -194,15 +255,7 @@ func firstIn(names []string, set map[string]bool) string {
 }
 
 // lookupEnv reads the container environment services inherit.
-func (s *Supervisor) lookupEnv(key string) (string, bool) {
-	for i := len(s.baseEnv) - 1; i >= 0; i-- {
-		kv := s.baseEnv[i]
-		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
-			return kv[len(key)+1:], true
-		}
-	}
-	return "", false
-}
+func (s *Supervisor) lookupEnv(key string) (string, bool) { return reaper.LookupEnv(s.baseEnv, key) }
 
 // serviceEnv is the environment of svc's processes.
 func (s *Supervisor) serviceEnv(svc *services.Service) []string {
@@ -225,6 +278,9 @@ func (s *Supervisor) serviceEnv(svc *services.Service) []string {
 		if v, ok := s.lookupEnv("PATH"); ok {
 			base = []string{"PATH=" + v}
 		}
+	}
+	if len(s.opts.ExportEnv) > 0 {
+		base = append(append([]string(nil), base...), s.opts.ExportEnv...)
 	}
 	return mergeEnv(base, extra)
 }
@@ -296,11 +352,19 @@ func (s *Supervisor) waitDeps(ctx context.Context, svc *services.Service) error 
 		if len(waitFor) == 0 {
 			return nil
 		}
-		select {
-		case <-wake[0]:
-		case <-note.C:
+		// Wake on a change of any of them (a later one may fail first),
+		// on the note's tick, or when ctx ends.
+		cases := make([]reflect.SelectCase, 0, len(wake)+2)
+		for _, w := range wake {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(w)})
+		}
+		cases = append(cases,
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(note.C)},
+			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+		switch i, _, _ := reflect.Select(cases); i {
+		case len(wake):
 			s.log.Info("waiting", "service", svc.Name, "for", strings.Join(waitFor, ", "), "since", time.Since(began).Round(time.Second))
-		case <-ctx.Done():
+		case len(wake) + 1:
 			return ctx.Err()
 		}
 	}
@@ -410,7 +474,15 @@ func (s *Supervisor) stopUnits(ctx context.Context, names []string) {
 			for _, d := range dependents[n] {
 				<-done[d]
 			}
-			if err := u.send(ctx, message{kind: msgStop}); err != nil && !errors.Is(err, control.ErrNotRunning) {
+			m := message{kind: msgStop}
+			if s.drainable(n) {
+				// A logger whose writers are all gone reads on to the end
+				// of file, then exits by itself (s6's loggers drain);
+				// stop_timeout bounds the wait before its stop_signal.
+				s.pipeline.release(n)
+				m.grace = u.service().StopTimeout
+			}
+			if err := u.send(ctx, m); err != nil && !errors.Is(err, control.ErrNotRunning) {
 				u.log.Warn("stop", "err", err)
 			}
 		}(n, u)

@@ -56,7 +56,10 @@ const (
 
 // message is one request to a unit's actor; reply receives exactly one error.
 type message struct {
-	kind  msgKind
+	kind msgKind
+	// grace, on msgStop, lets the instance end by itself for that long
+	// before it is sent its stop signal (a logger draining its pipe).
+	grace time.Duration
 	sig   syscall.Signal
 	svc   *services.Service
 	err   error
@@ -96,6 +99,21 @@ func (u *unit) send(ctx context.Context, m message) error {
 	select {
 	case err := <-m.reply:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// post delivers a message to the actor without waiting for its reply
+// (the reply channel is buffered: nothing waits on it).
+func (u *unit) post(ctx context.Context, m message) error {
+	m.ctx = ctx
+	m.reply = make(chan error, 1)
+	select {
+	case u.msgs <- m:
+		return nil
+	case <-u.done:
+		return control.ErrNotRunning
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -20,12 +20,8 @@ type updatePlan struct {
 	kept map[string]error
 }
 
-// planUpdate reads the services directory and compares it with what runs.
-func (s *Supervisor) planUpdate() (*updatePlan, error) {
-	next, err := s.loadSet()
-	if err != nil {
-		return nil, err
-	}
+// planUpdate compares next, a freshly loaded set, with what runs.
+func (s *Supervisor) planUpdate(next *services.Set) *updatePlan {
 	s.mu.Lock()
 	running := s.set
 	s.mu.Unlock()
@@ -68,17 +64,17 @@ func (s *Supervisor) planUpdate() (*updatePlan, error) {
 	if p.diff.Errors == nil {
 		p.diff.Errors = []string{}
 	}
-	return p, nil
+	return p
 }
 
 // Reread says what Update would change, changing nothing.
 func (s *Supervisor) Reread() (control.ConfigDiff, error) {
 	<-s.initialized
-	p, err := s.planUpdate()
+	next, err := s.load(true)
 	if err != nil {
 		return control.ConfigDiff{}, err
 	}
-	return p.diff, nil
+	return s.planUpdate(next).diff, nil
 }
 
 // Update applies the services directory: added services start, removed ones
@@ -90,15 +86,18 @@ func (s *Supervisor) Update(ctx context.Context) (control.ConfigDiff, error) {
 	case <-ctx.Done():
 		return control.ConfigDiff{}, ctx.Err()
 	}
+	// Reading the files may be slow: it happens before taking applyMu, so
+	// that a shutdown never waits for it.
+	next, err := s.loadSet()
+	if err != nil {
+		return control.ConfigDiff{}, err
+	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
 	if s.stopping.Load() {
 		return control.ConfigDiff{}, control.ErrShuttingDown
 	}
-	p, err := s.planUpdate()
-	if err != nil {
-		return control.ConfigDiff{}, err
-	}
+	p := s.planUpdate(next)
 	// Once begun, an update runs to its end even if the caller goes away
 	// (each stop is bounded by stop_timeout): half an update would leave
 	// changed services stopped.
@@ -132,6 +131,14 @@ func (s *Supervisor) apply(ctx context.Context, p *updatePlan) {
 	}
 	for _, n := range p.diff.Removed {
 		restart[n] = true
+	}
+	// A running reader whose first writer just appeared reads /dev/null:
+	// it restarts to read the pipe.
+	for _, n := range append(append([]string(nil), p.diff.Added...), p.diff.Changed...) {
+		to := next.Get(n).StdoutTo
+		if _, running := s.unit(to); running && to != "" && !s.pipeline.isReading(to) {
+			restart[to] = true
+		}
 	}
 	s.stopUnits(ctx, slices.Collect(maps.Keys(restart)))
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // The tests run the harness once per peer with small workloads, so that
@@ -41,6 +43,8 @@ func testTools(tb testing.TB) *tools {
 		shared, toolsErr = findTools(workDir, "")
 	})
 	if toolsErr != nil {
+		testutil.Require(tb, testutil.Root, testutil.Command("s6-svscan", "s6"), testutil.Command("tini", "tini"),
+			testutil.Command("supervisord", "supervisor"), testutil.Command("gcc", "gcc"), testutil.Command("unshare", "util-linux"))
 		tb.Fatalf("setting up (needs root and the Debian packages s6, tini, supervisor, gcc, libc6-dev, util-linux): %v", toolsErr)
 	}
 	return shared

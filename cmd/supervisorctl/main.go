@@ -4,8 +4,9 @@
 //
 //	supervisorctl [-s PATH | --serverurl unix:///PATH] COMMAND [ARGS...]
 //
-// The socket is, in order: -s/--serverurl, $CORRAL_SOCKET, then
-// /run/corral/control.sock. Run "supervisorctl help" for the commands.
+// The socket is, in order: -s/--serverurl, $CORRAL_SOCKET, then the first
+// control.sock found along control.RuntimeDirs (/run/corral first). Run
+// "supervisorctl help" for the commands.
 package main
 
 import (
@@ -69,7 +70,7 @@ func main() {
 func run(ctx context.Context, args []string, out, errw io.Writer) int {
 	socket := os.Getenv("CORRAL_SOCKET")
 	if socket == "" {
-		socket = control.DefaultSocket
+		socket = control.FindSocket()
 	}
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		flag, val, hasVal := strings.Cut(args[0], "=")
@@ -114,7 +115,7 @@ func usage(w io.Writer) {
 Usage: supervisorctl [-s PATH | --serverurl unix:///PATH] COMMAND [ARGS...]
 
 Options:
-  -s, --serverurl  the control socket (default: $CORRAL_SOCKET, else `+control.DefaultSocket+`)
+  -s, --serverurl  the control socket (default: $CORRAL_SOCKET, else `+control.DefaultSocket+` or its fallbacks)
   -h, --help       print this message
 
 Commands: run "supervisorctl help" and "supervisorctl help COMMAND".
@@ -122,14 +123,15 @@ Commands: run "supervisorctl help" and "supervisorctl help COMMAND".
 }
 
 // connFail prints a failure to reach the server as supervisorctl's upcheck
-// does and returns its exit code: 4 when refused (or not allowed), 7 when
+// does and returns its exit code: 4 when refused (or not allowed, or the
+// server is not trusted: see control.UntrustedError), 7 when
 // the socket does not exist, 1 otherwise. Errors that are not ConnErrors
 // print as "error: ...".
 func (c *ctl) connFail(err error) int {
 	if ce, ok := err.(*control.ConnError); ok {
 		c.println(ce.Error())
 		switch ce.Kind {
-		case control.Refused, control.PermissionDenied:
+		case control.Refused, control.PermissionDenied, control.Untrusted:
 			return exitNoPrivileges
 		case control.NoSuchFile:
 			return exitNotRunning

@@ -21,6 +21,9 @@ type Controller interface {
 	Start(ctx context.Context, name string) error
 	// Stop stops a service and waits until its process group is gone.
 	Stop(ctx context.Context, name string) error
+	// Request asks for a service to be started (up) or stopped and returns
+	// once the engine took the request, in order with other requests.
+	Request(ctx context.Context, name string, up bool) error
 	// Restart is Stop then Start.
 	Restart(ctx context.Context, name string) error
 	// Signal sends sig to a running service's main process.

@@ -20,6 +20,11 @@
 //	GET  /v1/version              control.VersionResponse
 //	GET  /metrics                 Prometheus text exposition 0.0.4
 //
+// The socket is created only in a directory no one but root and corral's
+// user can change (Listen), and the connections are bounded (Serve):
+// Options.MaxConns at once, Options.IdleTimeout without a request, and
+// none that would leave fewer than Options.FDReserve descriptors free.
+//
 // Names follow supervisorctl: "all", "name", "name:name" and "name:*" (each
 // service is its own group). Errors are a control.ErrorResponse with an HTTP status
 // and a control.Code.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -97,14 +98,24 @@ func (f *fakeController) Stop(ctx context.Context, name string) error {
 	if !ok {
 		return control.ErrNoSuchService
 	}
+	if !runningState(s.State) { // as the engine answers
+		return control.ErrNotRunning
+	}
 	s.PID, s.Stopped, s.Ready = 0, time.Now(), false
 	s.LastExit = &plugins.ExitStatus{Signal: syscall.SIGTERM}
 	f.set(name, control.Stopped)
 	return nil
 }
 
+func (f *fakeController) Request(ctx context.Context, name string, up bool) error {
+	if up {
+		return f.Start(ctx, name)
+	}
+	return f.Stop(ctx, name)
+}
+
 func (f *fakeController) Restart(ctx context.Context, name string) error {
-	if err := f.Stop(ctx, name); err != nil {
+	if err := f.Stop(ctx, name); err != nil && !errors.Is(err, control.ErrNotRunning) {
 		return err
 	}
 	return f.Start(ctx, name)

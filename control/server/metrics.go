@@ -155,8 +155,10 @@ func ServeMetrics(ctx context.Context, addr string, c Controller) error {
 func ServeMetricsListener(ctx context.Context, ln net.Listener, c Controller) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(c, slog.New(slog.DiscardHandler)))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	return serveUntil(ctx, srv, ln)
+	lim := newLimiter(ln, DefaultMaxConns, 0, slog.New(slog.DiscardHandler))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: DefaultIdleTimeout, IdleTimeout: DefaultIdleTimeout,
+		MaxHeaderBytes: 64 << 10, ConnState: lim.track}
+	return serveUntil(ctx, srv, lim)
 }
 
 // serveUntil runs srv on ln until ctx is done, then shuts it down.

@@ -25,7 +25,23 @@ type Options struct {
 	Version string
 	// PID is what GET /v1/pid reports; 0 means os.Getpid().
 	PID int
+	// MaxConns bounds the connections served at once (0: DefaultMaxConns).
+	// At the bound, the connection waiting longest for a request is closed
+	// to make room; when none waits, a new connection is refused.
+	MaxConns int
+	// IdleTimeout closes a connection that waits this long for a request
+	// (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// FDReserve is how many file descriptors are kept free for the engine
+	// (0: an eighth of RLIMIT_NOFILE, at least DefaultMinFDReserve): a
+	// connection that would leave fewer free is refused.
+	FDReserve int
 }
+
+// writeTimeout bounds each write of an answer, so that a client that stops
+// reading does not hold its connection forever; tail -f renews it at each
+// write.
+const writeTimeout = 30 * time.Second
 
 // discard is a logger that drops everything.
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -50,13 +66,21 @@ func Serve(ctx context.Context, ln net.Listener, c Controller, opts Options) err
 	if opts.PID == 0 {
 		opts.PID = os.Getpid()
 	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
 	if ul, ok := ln.(*net.UnixListener); ok {
 		ln = rootOnly{ul}
 	}
+	lim := newLimiter(ln, opts.MaxConns, opts.FDReserve, opts.Logger)
 	s := &server{c: c, opts: opts, log: opts.Logger}
 	srv := &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s.routes(),
+		// A new connection has IdleTimeout to send its request's header.
+		ReadHeaderTimeout: opts.IdleTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         lim.track,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext: func(ctx context.Context, conn net.Conn) context.Context {
 			if pc, ok := conn.(*peerConn); ok {
@@ -66,7 +90,7 @@ func Serve(ctx context.Context, ln net.Listener, c Controller, opts Options) err
 		},
 		ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
-	return serveUntil(ctx, srv, ln)
+	return serveUntil(ctx, srv, lim)
 }
 
 // routes is the API's mux behind the peer check.
@@ -93,6 +117,7 @@ func (s *server) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", metricsHandler(s.c, s.log))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
 		pc, _ := r.Context().Value(ctxKey{}).(*peerConn)
 		switch {
 		case pc == nil:
@@ -175,6 +200,9 @@ func (s *server) start(w http.ResponseWriter, r *http.Request) {
 			if runningState(st.State) {
 				return control.Result{Name: st.Name, Code: control.CodeAlreadyStarted, Error: control.ErrAlreadyStarted.Error()}
 			}
+			if req.NoWait {
+				return result(st.Name, s.c.Request(ctx, st.Name, true))
+			}
 			return result(st.Name, s.c.Start(ctx, st.Name))
 		})
 }
@@ -187,8 +215,10 @@ func (s *server) stop(w http.ResponseWriter, r *http.Request) {
 	}
 	s.each(w, r, req.Names, runningState,
 		func(ctx context.Context, st control.ServiceStatus) control.Result {
-			if !runningState(st.State) {
-				return control.Result{Name: st.Name, Code: control.CodeNotRunning, Error: control.ErrNotRunning.Error()}
+			// The engine decides what stopping means in each state (a
+			// oneshot that succeeded runs its stop command).
+			if req.NoWait {
+				return result(st.Name, s.c.Request(ctx, st.Name, false))
 			}
 			return result(st.Name, s.c.Stop(ctx, st.Name))
 		})
@@ -389,6 +419,20 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(b)
 		return
 	}
+	if !follow {
+		// Bytes, from the archives too when current is short (just
+		// rotated).
+		rd, err := logfile.TailBytes(path, nbytes)
+		if err != nil {
+			s.tailError(w, err)
+			return
+		}
+		defer rd.Close()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = io.Copy(w, rd)
+		return
+	}
 	f, err := tailStart(path, lines, nbytes)
 	if err != nil {
 		s.tailError(w, err)
@@ -399,9 +443,6 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, f)
-	if !follow {
-		return
-	}
 	// Carry on from exactly where the copy ended, across rotations.
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
@@ -410,6 +451,7 @@ func (s *server) tail(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	err = logfile.Follow(r.Context(), path, off, func(b []byte) {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := w.Write(b); err == nil {
 			_ = rc.Flush()
 		}

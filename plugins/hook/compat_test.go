@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/corralhq/corral/plugins/serf"
 )
@@ -32,10 +30,11 @@ func records(dir string) []record {
 	log, _ := os.ReadFile(filepath.Join(dir, "log"))
 	var out []record
 	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
-		n, ev, ok := strings.Cut(line, " ")
-		if !ok {
+		f := strings.Fields(line)
+		if len(f) < 2 {
 			continue
 		}
+		n, ev := f[0], f[1]
 		env, _ := os.ReadFile(filepath.Join(dir, "env."+n))
 		stdin, _ := os.ReadFile(filepath.Join(dir, "stdin."+n))
 		out = append(out, record{event: ev, env: strings.Fields(string(env)), stdin: strings.Split(strings.TrimSpace(string(stdin)), "\n")})
@@ -89,16 +88,6 @@ func envNames(env []string) []string {
 	return out
 }
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestSerfCompat runs the serf plugin with a hook in the test process and
 // Debian's serf agent with the same script as its event handler, on
 // loopback, and checks the hook sees what Serf's own handlers see.
@@ -117,13 +106,13 @@ func TestSerfCompat(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sh := plugintest.NewHost("serf", log)
 	gossip := loopbackPort(t)
-	sp := &serf.Plugin{NodeName: "corral", Bind: fmt.Sprintf("127.0.0.1:%d", gossip), Profile: "local", RPCAddr: "off",
-		Tags: map[string]string{"role": "lb", "x-port": "80"}}
+	sp := &serf.Plugin{Config: serf.Config{NodeName: "corral", Bind: fmt.Sprintf("127.0.0.1:%d", gossip), Profile: "local", RPCAddr: "off",
+		Tags: map[string]string{"role": "lb", "x-port": "80"}}}
 	if err := sp.Provision(sh); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DIR", ourDir)
-	hp := &Plugin{Command: []string{"/bin/sh", script}}
+	hp := &Plugin{Config: Config{Command: []string{"/bin/sh", script}}}
 	runHookOn(t, hp, sh.Bus())
 	if err := sp.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -190,32 +179,4 @@ func TestSerfCompat(t *testing.T) {
 	if st := hp.Status(); !strings.Contains(st.Description, ", 0 failed; last member-leave ok") {
 		t.Errorf("status %q", st.Description)
 	}
-}
-
-// runHookOn provisions and starts p on bus and delivers the bus events to
-// it the way the supervisor does: one goroutine, in order.
-func runHookOn(t *testing.T, p *Plugin, bus *plugins.Bus) (*plugintest.Host, *plugins.Bus) {
-	t.Helper()
-	h := plugintest.NewHost("hook", slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	h.SetBus(bus)
-	if err := p.Provision(h); err != nil {
-		t.Fatal(err)
-	}
-	sub := bus.Subscribe(true, p.Topics()...)
-	go func() {
-		for range sub.C() {
-			for _, e := range sub.Drain() {
-				p.HandleEvent(e)
-			}
-		}
-	}()
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Stop(context.Background())
-		sub.Close()
-		h.Shutdown()
-	})
-	return h, bus
 }

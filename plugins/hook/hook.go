@@ -1,9 +1,12 @@
-// Package hook is corral's exec hook plugin: it runs a command on each
-// membership event, the way Serf's agent runs event handler scripts, with
-// the same environment (SERF_EVENT, SERF_SELF_NAME, SERF_SELF_ROLE,
-// SERF_TAG_*) and the same stdin (one "name\taddr\trole\ttags" line per
-// member), so existing Serf handler scripts keep working. Commands run
-// through the supervisor's reaper (Host.Exec), one at a time, in order.
+// Package hook is corral's event handler plugin: it runs a command on the
+// events of the serf plugin's agent, as a stock Serf agent runs an event
+// handler script: with the same environment (SERF_EVENT, SERF_SELF_NAME,
+// SERF_SELF_ROLE, SERF_TAG_*, SERF_USER_EVENT, SERF_QUERY_NAME...), the
+// same stdin (one "name\taddr\trole\ttags" line per member, or the user
+// event's or query's payload), and for a query its output as the answer,
+// so existing Serf handler scripts keep working. The agent runs its
+// handlers one at a time, in event order, whatever the number of hook
+// services; commands run through the supervisor's reaper (Host.Exec).
 package hook
 
 import (
@@ -19,7 +22,7 @@ import (
 	"github.com/corralhq/corral/plugins"
 )
 
-// Name is the plugin's registered name.
+// Name is the name service files use: plugin = "hook".
 const Name = "hook"
 
 // DefaultTimeout bounds one run of the command unless timeout is set.
@@ -29,34 +32,42 @@ const DefaultTimeout = 30 * time.Second
 const outputLogLimit = 4096
 
 func init() {
-	plugins.Register(Name, func() plugins.Plugin { return new(Plugin) })
+	plugins.Register(Name, func() plugins.Plugin { return New() })
 }
 
-// membershipEvents are the event names a hook can filter on, as Serf
-// names them.
-var membershipEvents = []string{"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
+// New returns a hook plugin with its defaults, ready to decode its table
+// into.
+func New() *Plugin { return &Plugin{} }
 
-// Plugin is the hook plugin: its settings, decoded from the service file's
-// [hook] table, and its running state.
-type Plugin struct {
+// Config is the [hook] table of a service file.
+type Config struct {
 	// Command is run on each event: an array of strings (argv), or a
-	// string run with `sh -c` (like Serf's event handlers).
-	Command any `toml:"command"`
-	// Events filters the event types that run the command, Serf's names:
-	// member-join, member-leave, member-failed, member-update, member-reap.
-	// Default: all of them.
+	// string run with /bin/sh -c (as the stock agent runs its handlers).
+	Command plugins.Command `toml:"command"`
+	// Events filters the events that run the command, in the stock
+	// agent's syntax: member-join, member-leave, member-failed,
+	// member-update, member-reap, user (any user event), user:NAME,
+	// query, query:NAME, or * (everything). Default: the five member
+	// events.
 	Events []string `toml:"events"`
 	// Timeout kills a run that takes longer; default 30s.
 	Timeout time.Duration `toml:"timeout"`
+}
 
-	host plugins.Host
-	log  *slog.Logger
-	argv []string
+// Plugin is one hook instance. Its Config is decoded from the service
+// file's [hook] table.
+type Plugin struct {
+	Config
+
+	host    plugins.Host
+	log     *slog.Logger
+	filters []filter
 
 	mu      sync.Mutex
 	ctx     context.Context
 	cancel  context.CancelFunc
 	stopped bool
+	removes map[string]func() // by serf service
 	stats   stats
 }
 
@@ -69,113 +80,142 @@ type stats struct {
 	lastAt         time.Time
 }
 
-// argv reads the command setting: a string (run with sh -c, as Serf runs
-// its handlers) or an array of strings.
-func argv(v any) ([]string, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, errors.New("command is required")
-	case string:
-		if strings.TrimSpace(v) == "" {
-			return nil, errors.New("command is empty")
+// memberEvents are the member event names, as Serf names them.
+var memberEvents = []string{"member-join", "member-leave", "member-failed", "member-update", "member-reap"}
+
+// filter is one entry of events: a type and, for user events and queries,
+// an optional name.
+type filter struct {
+	typ, name string
+}
+
+// parseFilter reads "member-join", "user:deploy", "query", "*".
+func parseFilter(s string) (filter, error) {
+	typ, name, hasName := strings.Cut(strings.TrimSpace(s), ":")
+	switch {
+	case typ == "*" && !hasName:
+	case slices.Contains(memberEvents, typ) && !hasName:
+	case typ == "user" || typ == "query":
+		if hasName && name == "" {
+			return filter{}, fmt.Errorf("event %q: empty name after %s:", s, typ)
 		}
-		return []string{"/bin/sh", "-c", v}, nil
-	case []string:
-		if len(v) == 0 || v[0] == "" {
-			return nil, errors.New("command is empty")
-		}
-		return slices.Clone(v), nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for i, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("command[%d]: got %T, want a string", i, x)
-			}
-			out = append(out, s)
-		}
-		return argv(out)
+	default:
+		return filter{}, fmt.Errorf("unknown event %q (want %s, user, user:NAME, query, query:NAME or *)", s, strings.Join(memberEvents, ", "))
 	}
-	return nil, fmt.Errorf("command: got %T, want a string or an array of strings", v)
+	return filter{typ: typ, name: name}, nil
+}
+
+// match tells whether an event passes the filter.
+func (f filter) match(event, name string) bool {
+	return f.typ == "*" || (f.typ == event && (f.name == "" || f.name == name))
 }
 
 // Provision validates the settings.
 func (p *Plugin) Provision(host plugins.Host) error {
 	p.host = host
 	p.log = host.Logger()
-	var err error
-	if p.argv, err = argv(p.Command); err != nil {
-		return fmt.Errorf("hook: %w", err)
+	if len(p.Command) == 0 {
+		return errors.New("command is required")
 	}
 	if len(p.Events) == 0 {
-		p.Events = slices.Clone(membershipEvents)
+		p.Events = slices.Clone(memberEvents)
 	}
 	for _, e := range p.Events {
-		if !slices.Contains(membershipEvents, e) {
-			return fmt.Errorf("hook: unknown event %q (want one of %s)", e, strings.Join(membershipEvents, ", "))
+		f, err := parseFilter(e)
+		if err != nil {
+			return err
 		}
+		p.filters = append(p.filters, f)
 	}
 	if p.Timeout == 0 {
 		p.Timeout = DefaultTimeout
 	}
 	if p.Timeout < 0 {
-		return fmt.Errorf("hook: negative timeout %s", p.Timeout)
+		return fmt.Errorf("negative timeout %s", p.Timeout)
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.removes = map[string]func(){}
 	return nil
 }
 
-// Start has nothing to start: events arrive through HandleEvent.
+// Start has nothing to start: the hook joins the serf agent's handlers
+// when the agent's registry reaches it on the bus (HandleEvent).
 func (p *Plugin) Start(ctx context.Context) error {
 	if p.host == nil {
-		return errors.New("hook: Start before Provision")
+		return errors.New("started before Provision")
 	}
 	return nil
 }
 
-// Stop kills a running command and ignores later events; safe twice.
+// Stop leaves the agents' handlers and kills a running command; it is safe
+// to call twice.
 func (p *Plugin) Stop(ctx context.Context) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.stopped = true
+	removes := p.removes
+	p.removes = nil
+	p.mu.Unlock()
+	for _, remove := range removes {
+		remove()
+	}
 	if p.cancel != nil {
 		p.cancel()
 	}
 	return nil
 }
 
-// Topics implements plugins.EventHandler.
-func (p *Plugin) Topics() []string { return []string{plugins.TopicMembership} }
+// Topics implements plugins.EventHandler: the serf plugins' registries.
+func (p *Plugin) Topics() []string { return []string{plugins.TopicHandlers} }
 
-// HandleEvent runs the command for a membership event that passes the
-// filter. The supervisor calls it from one goroutine, in order, so runs
-// never overlap. A failing command is logged and counted, never fatal.
+// HandleEvent joins the handlers of a serf agent that started (or
+// restarted: its new registry replaces the old).
 func (p *Plugin) HandleEvent(ev plugins.Event) {
-	me, ok := ev.Payload.(plugins.MembershipEvent)
-	if !ok || !slices.Contains(p.Events, me.Type) {
+	reg, ok := ev.Payload.(plugins.HandlerRegistry)
+	if !ok {
 		return
 	}
 	p.mu.Lock()
-	stopped, ctx := p.stopped, p.ctx
-	p.mu.Unlock()
-	if stopped || ctx == nil {
+	defer p.mu.Unlock()
+	if p.stopped {
 		return
 	}
-	spec := plugins.ExecSpec{
-		Argv:    p.argv,
-		Env:     Env(me),
-		Stdin:   Stdin(me.Members),
-		Timeout: p.Timeout,
+	if old := p.removes[ev.Source]; old != nil {
+		old()
 	}
+	p.removes[ev.Source] = reg.AddHandler(p.host.Name(), p.run)
+	p.log.Debug("hook joined the handlers of a serf agent", "agent", ev.Source)
+}
+
+// run is the handler: it runs the command for an event that passes the
+// filter and returns its output when it succeeded (a query's answer). A
+// failing command is logged and counted, never fatal.
+func (p *Plugin) run(ctx context.Context, event, name string, env []string, stdin []byte) []byte {
+	if !slices.ContainsFunc(p.filters, func(f filter) bool { return f.match(event, name) }) {
+		return nil
+	}
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	// The run ends when the agent stops or this hook does.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(p.ctx, cancel)()
 	start := time.Now()
-	res, err := p.host.Exec(ctx, spec)
+	res, err := p.host.Exec(ctx, plugins.ExecSpec{Argv: p.Command, Env: env, Stdin: stdin, Timeout: p.Timeout})
 	took := time.Since(start)
 	if err == nil && !res.Status.Success() {
 		err = errors.New(res.Status.String())
 	}
+	label := event
+	if name != "" {
+		label += ":" + name
+	}
 	p.mu.Lock()
 	p.stats.runs++
-	p.stats.lastEvent = me.Type
+	p.stats.lastEvent = label
 	p.stats.lastDuration = took
 	p.stats.lastAt = start
 	if err != nil {
@@ -190,13 +230,13 @@ func (p *Plugin) HandleEvent(ev plugins.Event) {
 		out = append(out[:outputLogLimit:outputLogLimit], "..."...)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return // stopping: the kill is ours
+		if ctx.Err() == nil {
+			p.log.Warn("hook command failed", "event", label, "took", took.Round(time.Millisecond), "err", err, "output", string(out))
 		}
-		p.log.Warn("hook command failed", "event", me.Type, "members", len(me.Members), "took", took.Round(time.Millisecond), "err", err, "output", string(out))
-		return
+		return nil
 	}
-	p.log.Debug("hook command ran", "event", me.Type, "members", len(me.Members), "took", took.Round(time.Millisecond), "output", string(out))
+	p.log.Debug("hook command ran", "event", label, "took", took.Round(time.Millisecond), "output", string(out))
+	return res.Output
 }
 
 // Interface guards.

@@ -8,13 +8,17 @@ import (
 )
 
 // Status implements plugins.StatusReporter: "3 runs, 1 failed; last
-// member-join ok in 12ms".
+// member-join ok in 12ms". The hook is ready once it has joined a serf
+// agent's handlers.
 func (p *Plugin) Status() plugins.PluginStatus {
 	p.mu.Lock()
 	s := p.stats
+	agents := len(p.removes)
 	p.mu.Unlock()
 	desc := fmt.Sprintf("%d runs, %d failed", s.runs, s.failures)
 	switch {
+	case agents == 0:
+		desc = "waiting for a serf agent"
 	case s.runs == 0:
 		desc = "waiting for events"
 	case s.lastErr != "":
@@ -22,14 +26,14 @@ func (p *Plugin) Status() plugins.PluginStatus {
 	default:
 		desc += fmt.Sprintf("; last %s ok in %s", s.lastEvent, s.lastDuration.Round(time.Millisecond))
 	}
-	detail := map[string]any{"command": p.argv, "events": p.Events, "runs": s.runs, "failures": s.failures}
+	detail := map[string]any{"command": []string(p.Command), "events": p.Events, "runs": s.runs, "failures": s.failures, "agents": agents}
 	if s.lastErr != "" {
 		detail["error"] = s.lastErr
 	}
 	if !s.lastAt.IsZero() {
 		detail["last_run"] = s.lastAt
 	}
-	return plugins.PluginStatus{Description: desc, Ready: true, Detail: detail}
+	return plugins.PluginStatus{Description: desc, Ready: agents > 0, Detail: detail}
 }
 
 // Metrics implements plugins.MetricsSource.

@@ -34,6 +34,8 @@ type Plugin struct {
 	host  plugins.Host
 	s     settings
 	stats stats
+	// idle is set by Start when corral writes no log files.
+	idle bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -61,9 +63,9 @@ func (s *stats) setErr(err error) {
 func (f *Plugin) Provision(host plugins.Host) error {
 	s, err := f.Config.validate()
 	if err != nil {
-		return fmt.Errorf("logforward: %w", err)
+		return err
 	}
-	if s.StateDir == "" {
+	if s.StateDir == "" && host.LogDir() != "" {
 		s.StateDir = filepath.Join(host.LogDir(), ".logforward")
 	}
 	f.host, f.s = host, s
@@ -74,6 +76,13 @@ func (f *Plugin) Provision(host plugins.Host) error {
 func (f *Plugin) Start(ctx context.Context) error {
 	if f.host == nil {
 		return errors.New("logforward: started without Provision")
+	}
+	if f.host.LogDir() == "" {
+		// corral writes no log files (--no-log-files, or no writable
+		// directory): there is nothing to forward, which is no failure.
+		f.idle = true
+		f.host.Logger().Warn("logforward: corral writes no log files: nothing to forward")
+		return nil
 	}
 	if err := os.MkdirAll(f.s.StateDir, 0o700); err != nil {
 		return fmt.Errorf("logforward: creating the state dir: %w", err)
@@ -138,6 +147,10 @@ func (f *Plugin) Stop(ctx context.Context) error {
 
 // Status reports the connection and the lag.
 func (f *Plugin) Status() plugins.PluginStatus {
+	if f.idle {
+		return plugins.PluginStatus{Description: "idle: corral writes no log files to forward", Ready: true,
+			Detail: map[string]any{"idle": true}}
+	}
 	st := &f.stats
 	conn := st.connected.Load()
 	lag := st.lagBytes.Load()

@@ -114,7 +114,7 @@ func (h *Host) Go(fn func(ctx context.Context) error) {
 		}()
 		// As in the engine: an error counts unless the host is shutting
 		// down or the plugin is ending its own goroutines.
-		if err := fn(h.ctx); err != nil && h.ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+		if err := fn(h.ctx); err != nil && h.ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, plugins.ErrDone) {
 			h.fail(err)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	hserf "github.com/hashicorp/serf/serf"
 )
@@ -25,10 +26,22 @@ type agent struct {
 	mu       sync.Mutex
 	handlers []eventHandler
 
+	// shutdownMu is held by Leave and Shutdown: Serf must never be shut
+	// down while it leaves (memberlist panics on a leave after shutdown).
 	shutdownMu sync.Mutex
 	shutdown   bool
 	shutdownCh chan struct{}
+
+	// joining is closed when the join under way (if any) returns.
+	joinMu  sync.Mutex
+	joining chan struct{}
 }
+
+// joinWait bounds how long Leave waits for a join under way: a join that
+// completes gives its join intent an older Lamport time than the leave's
+// (peers drop a leave intent not newer than the join intent they hold),
+// while one stuck on an unreachable node must not hold up a stop.
+const joinWait = time.Second
 
 // newAgent creates the Serf instance from conf (whose EventCh it sets) and
 // starts the event loop; handlers registered now get every event.
@@ -89,13 +102,48 @@ func (a *agent) eventLoop() {
 
 // Join joins the given nodes; replay asks for old user events too.
 func (a *agent) Join(addrs []string, replay bool) (int, error) {
+	done := make(chan struct{})
+	a.joinMu.Lock()
+	prev := a.joining
+	a.joining = done
+	a.joinMu.Unlock()
+	if prev != nil {
+		<-prev // one join at a time, as serf does
+	}
+	defer close(done)
 	return a.serf.Join(addrs, !replay)
 }
 
-// Leave leaves the cluster gracefully (the agent keeps running).
-func (a *agent) Leave() error { return a.serf.Leave() }
+// waitJoin waits for the join under way, if any, up to d.
+func (a *agent) waitJoin(d time.Duration) {
+	a.joinMu.Lock()
+	ch := a.joining
+	a.joinMu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
 
-// Shutdown stops Serf and closes ShutdownCh; it is safe to call twice.
+// Leave leaves the cluster gracefully (the agent keeps running); after
+// Shutdown it does nothing.
+func (a *agent) Leave() error {
+	a.waitJoin(joinWait)
+	a.shutdownMu.Lock()
+	defer a.shutdownMu.Unlock()
+	if a.shutdown {
+		return nil
+	}
+	return a.serf.Leave()
+}
+
+// Shutdown stops Serf and closes ShutdownCh, after any Leave under way; it
+// is safe to call twice.
 func (a *agent) Shutdown() error {
 	a.shutdownMu.Lock()
 	defer a.shutdownMu.Unlock()

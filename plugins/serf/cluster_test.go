@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -48,10 +49,16 @@ type timedEvent struct {
 	ev plugins.MembershipEvent
 }
 
-// startLocal provisions and starts p in the test process.
-func startLocal(t testing.TB, p *Plugin) *local {
+// startLocal provisions and starts a plugin with settings c in the test
+// process.
+func startLocal(t testing.TB, c Config) *local {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p := &Plugin{Config: c}
+	level := slog.LevelWarn
+	if os.Getenv("CORRAL_SERF_TEST_VERBOSE") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	l := &local{p: p, h: plugintest.NewHost(p.NodeName, log), wake: make(chan struct{}, 1)}
 	if err := p.Provision(l.h); err != nil {
 		t.Fatalf("provision: %v", err)
@@ -184,7 +191,7 @@ func TestCluster(t *testing.T) {
 
 	// The in-process plugin joins the seed from the root namespace.
 	rpcPort := freePort(t)
-	lb := startLocal(t, &Plugin{
+	lb := startLocal(t, Config{
 		NodeName:      "lb",
 		Bind:          fmt.Sprintf("%s:%d", nw.HostAddr(), rootPort),
 		Join:          []string{n0.AddrPort(7946)},

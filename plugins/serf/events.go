@@ -12,10 +12,11 @@ import (
 )
 
 // eventQueue receives Serf events from the agent's event loop without ever
-// blocking it; the plugin's supervised event loop drains it.
+// blocking it; the plugin's supervised event loop drains it, so member
+// events, user events and queries keep their order.
 type eventQueue struct {
 	mu   sync.Mutex
-	q    []hserf.MemberEvent
+	q    []hserf.Event
 	wake chan struct{}
 }
 
@@ -23,15 +24,10 @@ func newEventQueue() *eventQueue {
 	return &eventQueue{wake: make(chan struct{}, 1)}
 }
 
-// HandleEvent implements eventHandler. User events and queries are
-// not membership and are left to the RPC clients that stream them.
+// HandleEvent implements eventHandler.
 func (q *eventQueue) HandleEvent(e hserf.Event) {
-	me, ok := e.(hserf.MemberEvent)
-	if !ok {
-		return
-	}
 	q.mu.Lock()
-	q.q = append(q.q, me)
+	q.q = append(q.q, e)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -40,7 +36,7 @@ func (q *eventQueue) HandleEvent(e hserf.Event) {
 }
 
 // drain returns and removes the queued events, oldest first.
-func (q *eventQueue) drain() []hserf.MemberEvent {
+func (q *eventQueue) drain() []hserf.Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := q.q
@@ -135,7 +131,8 @@ func (s *memberState) snapshot() (counts map[string]int, events map[string]uint6
 	return maps.Clone(s.counts), maps.Clone(s.events), s.skipped
 }
 
-// eventLoop publishes the queued Serf events on the bus, in order.
+// eventLoop publishes the queued member events on the bus and hands
+// every event to the event handlers, in order.
 func (p *Plugin) eventLoop(ctx context.Context) error {
 	for {
 		select {
@@ -143,18 +140,30 @@ func (p *Plugin) eventLoop(ctx context.Context) error {
 			return nil
 		case <-p.stopping:
 			return nil
+		case <-p.agent.ShutdownCh():
+			return nil
 		case <-p.queue.wake:
 		}
 		for _, e := range p.queue.drain() {
 			sf := p.agent.Serf()
-			ev, ok := p.state.apply(e, sf.Members(), sf.LocalMember())
-			if !ok {
-				p.log.Debug("serf event changed nothing", "type", e.Type.String(), "members", names(e.Members))
-				continue
+			switch e := e.(type) {
+			case hserf.MemberEvent:
+				ev, ok := p.state.apply(e, sf.Members(), sf.LocalMember())
+				if !ok {
+					p.log.Debug("serf event changed nothing", "type", e.Type.String(), "members", names(e.Members))
+					continue
+				}
+				p.log.Info("membership", "event", ev.Type, "members", names(e.Members), "alive", len(ev.Alive))
+				p.host.Bus().Publish(plugins.Event{Topic: plugins.TopicMembership, Source: p.host.Name(), Payload: ev})
+				p.handlers.member(ev)
+				p.join.wake()
+			case hserf.UserEvent:
+				p.log.Debug("user event", "name", e.Name, "ltime", e.LTime, "coalesce", e.Coalesce)
+				p.handlers.user(e, toMember(sf.LocalMember()))
+			case *hserf.Query:
+				p.log.Debug("query", "name", e.Name, "ltime", e.LTime, "from", e.SourceNode())
+				p.handlers.query(e, toMember(sf.LocalMember()))
 			}
-			p.log.Info("membership", "event", ev.Type, "members", names(e.Members), "alive", len(ev.Alive))
-			p.host.Bus().Publish(plugins.Event{Topic: plugins.TopicMembership, Source: p.host.Name(), Payload: ev})
-			p.join.wake()
 		}
 	}
 }

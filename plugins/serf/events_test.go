@@ -63,12 +63,18 @@ func TestMemberState(t *testing.T) {
 	}
 }
 
-// TestLogWriter checks level mapping and line splitting.
+// TestLogWriter checks level mapping, line splitting and the counting of
+// undecryptable messages.
 func TestLogWriter(t *testing.T) {
 	var buf strings.Builder
-	w := newLogWriter(slogTo(&buf))
+	var dw decryptWatch
+	w := newLogWriter(slogTo(&buf), &dw)
 	w.Write([]byte("2026/01/02 15:04:05 [WARN] memberlist: slow\n2026/01/02 15:04:05 [ERR] serf: bad"))
 	w.Write([]byte(" thing\n[INFO] agent: chatty\n"))
+	w.Write([]byte("2026/01/02 15:04:05 [ERR] memberlist: Decrypt packet failed: No installed keys could decrypt the message from=10.0.0.2:7946\n"))
+	if n, _, recent := dw.recent(); n != 1 || !recent {
+		t.Errorf("decrypt failures %d (recent %v), want 1", n, recent)
+	}
 	out := buf.String()
 	for _, want := range []string{"level=WARN msg=\"memberlist: slow\"", "level=ERROR msg=\"serf: bad thing\"", "level=DEBUG msg=\"agent: chatty\""} {
 		if !strings.Contains(out, want) {

@@ -42,7 +42,9 @@ type helperMsg struct {
 	Alive    []string `json:"alive,omitempty"`
 	Attempts uint64   `json:"attempts,omitempty"`
 	Failures uint64   `json:"failures,omitempty"`
-	Unix     int64    `json:"unix_nano"`
+	// StopNanos is how long Stop took (kind "stopped").
+	StopNanos int64 `json:"stop_nanos,omitempty"`
+	Unix      int64 `json:"unix_nano"`
 }
 
 // decodeSettings decodes a settings file strictly into p.
@@ -69,7 +71,11 @@ func memberNames(ms []plugins.Member) []string {
 // helperMain runs one plugin instance as a process and reports its
 // membership events as JSON lines on stdout; SIGTERM stops it gracefully.
 func helperMain(cfg string) int {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if os.Getenv("CORRAL_SERF_TEST_VERBOSE") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	var p Plugin
 	if err := decodeSettings(cfg, &p); err != nil {
 		log.Error("settings", "err", err)
@@ -119,10 +125,12 @@ func helperMain(cfg string) int {
 			}
 		case <-sigs:
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			stopStart := time.Now()
 			err := p.Stop(ctx)
+			took := time.Since(stopStart)
 			cancel()
 			h.Shutdown()
-			emit(helperMsg{Kind: "stopped"})
+			emit(helperMsg{Kind: "stopped", StopNanos: took.Nanoseconds()})
 			if err != nil {
 				log.Error("stop", "err", err)
 				return 5

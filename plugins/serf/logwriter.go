@@ -10,14 +10,20 @@ import (
 
 // logWriter turns Serf's and memberlist's log lines ("2006/01/02 15:04:05
 // [INFO] serf: ...") into slog records. Serf's INFO lines, one per event,
-// go to Debug: the plugin logs membership changes itself.
+// go to Debug: the plugin logs membership changes itself. Lines saying a
+// message could not be decrypted are also counted by decrypt.
 type logWriter struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	buf []byte
+	log     *slog.Logger
+	decrypt *decryptWatch
+	mu      sync.Mutex
+	buf     []byte
 }
 
-func newLogWriter(log *slog.Logger) *logWriter { return &logWriter{log: log} }
+// newLogWriter returns a writer logging to log and counting decryption
+// failures in decrypt (when not nil).
+func newLogWriter(log *slog.Logger, decrypt *decryptWatch) *logWriter {
+	return &logWriter{log: log, decrypt: decrypt}
+}
 
 // Write implements io.Writer; it never fails.
 func (w *logWriter) Write(p []byte) (int, error) {
@@ -61,6 +67,9 @@ func (w *logWriter) line(s string) {
 			s = strings.TrimSpace(s[i+len(l.tag):])
 			break
 		}
+	}
+	if w.decrypt != nil && isDecryptError(s) {
+		w.decrypt.saw()
 	}
 	if strings.Contains(s, "Serf shutdown detected") {
 		level = slog.LevelDebug // the agent's echo of our own Stop

@@ -25,6 +25,8 @@ type rpcServer struct {
 	ln    net.Listener
 	logs  *logRing
 	log   *slog.Logger
+	// leave is `serf leave`: leave the cluster and shut the agent down.
+	leave func() error
 
 	mu      sync.Mutex
 	stopped bool
@@ -45,11 +47,12 @@ type rpcConn struct {
 	authed     bool
 	monitor    *logStream
 	streams    map[uint64]*eventStream
+	queries    pendingQueries
 }
 
-// newRPCServer starts serving ln.
-func newRPCServer(a *agent, auth string, ln net.Listener, logs *logRing, log *slog.Logger) *rpcServer {
-	s := &rpcServer{agent: a, auth: auth, ln: ln, logs: logs, log: log, conns: map[*rpcConn]struct{}{}}
+// newRPCServer starts serving ln; leave is what `serf leave` does.
+func newRPCServer(a *agent, auth string, ln net.Listener, logs *logRing, log *slog.Logger, leave func() error) *rpcServer {
+	s := &rpcServer{agent: a, auth: auth, ln: ln, logs: logs, log: log, leave: leave, conns: map[*rpcConn]struct{}{}}
 	go s.accept()
 	return s
 }
@@ -250,6 +253,10 @@ func (c *rpcConn) handle(h rpcRequestHeader) error {
 			resp.Coord, resp.Ok = *coord, true
 		}
 		return c.send(rpcResponseHeader{Seq: h.Seq}, &resp)
+	case cmdQuery:
+		return c.startQuery(h.Seq)
+	case cmdRespond:
+		return c.respond(h.Seq)
 	case cmdMonitor:
 		return c.startMonitor(h.Seq)
 	case cmdStream:
@@ -278,15 +285,13 @@ func (c *rpcConn) handshake(seq uint64) error {
 	return c.reply(seq, nil)
 }
 
-// leave leaves the cluster, answers, and shuts the agent down (which fails
-// the plugin, see watchShutdown).
+// leave leaves the cluster and shuts the agent down, answers, then stops
+// serving, as the stock agent exits after a leave.
 func (c *rpcConn) leave(seq uint64) error {
 	c.srv.log.Info("serf leave requested over rpc", "client", c.conn.RemoteAddr().String())
-	err := c.srv.agent.Leave()
+	err := c.srv.leave()
 	sendErr := c.reply(seq, err)
-	if err := c.srv.agent.Shutdown(); err != nil {
-		c.srv.log.Error("serf rpc: shutting down after leave", "error", err)
-	}
+	go c.srv.Shutdown()
 	return sendErr
 }
 

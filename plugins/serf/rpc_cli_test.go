@@ -31,8 +31,8 @@ func (b *syncBuffer) String() string {
 }
 
 // TestRPCCommands drives the RPC server with the rest of Debian's serf CLI:
-// filtered members, info, keys, rtt, monitor (logs and events), force-leave,
-// and an unsupported command.
+// filtered members, info, keys, rtt, query, monitor (logs and events) and
+// force-leave.
 func TestRPCCommands(t *testing.T) {
 	if _, err := exec.LookPath("serf"); err != nil {
 		t.Fatalf("the serf CLI is missing (install Debian package serf): %v", err)
@@ -43,11 +43,11 @@ func TestRPCCommands(t *testing.T) {
 		out, err := exec.Command("serf", append([]string{args[0], rpc}, args[1:]...)...).CombinedOutput()
 		return string(out), err
 	}
-	one := startLocal(t, &Plugin{NodeName: "one", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local",
+	one := startLocal(t, Config{NodeName: "one", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local",
 		EncryptKey: testKey, RPCAddr: strings.TrimPrefix(rpc, "-rpc-addr="), Tags: map[string]string{"role": "lb"}})
 	no := false
 	twoBind := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	two := startLocal(t, &Plugin{NodeName: "two", Bind: twoBind, Profile: "local", EncryptKey: testKey, RPCAddr: rpcOff,
+	two := startLocal(t, Config{NodeName: "two", Bind: twoBind, Profile: "local", EncryptKey: testKey, RPCAddr: rpcOff,
 		Join: []string{one.p.Bind}, LeaveOnStop: &no, Tags: map[string]string{"role": "web"}})
 	one.waitEvent(t, time.Time{}, 10*time.Second, "two joining", aliveEq("one", "two"))
 
@@ -89,8 +89,13 @@ func TestRPCCommands(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if out, err := serfCLI("query", "ping"); err == nil || !strings.Contains(out, errUnsupportedCommand) {
-		t.Errorf("serf query (not served) succeeded or said something else: %v\n%s", err, out)
+	// Queries: acks from both nodes (no handler answers here; see
+	// query_test.go and the hook plugin for responses).
+	if out, err := serfCLI("query", "-timeout=1s", "ping"); err != nil || !strings.Contains(out, "Ack from 'one'") || !strings.Contains(out, "Ack from 'two'") || !strings.Contains(out, "Total Acks: 2") {
+		t.Errorf("serf query ping: %v\n%s", err, out)
+	}
+	if out, err := serfCLI("query", "_serf_x"); err == nil || !strings.Contains(out, "Queries cannot contain the '_serf_' prefix") {
+		t.Errorf("serf query of an internal name: %v\n%s", err, out)
 	}
 	if out, err := serfCLI("event", "deploy", "v42"); err != nil {
 		t.Errorf("serf event: %v\n%s", err, out)

@@ -2,6 +2,7 @@ package serf
 
 import (
 	"net"
+	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/serf/coordinate"
@@ -38,6 +39,15 @@ const (
 	cmdTags            = "tags"
 	cmdStats           = "stats"
 	cmdGetCoordinate   = "get-coordinate"
+	cmdQuery           = "query"
+	cmdRespond         = "respond"
+)
+
+// Query record types of a query's response stream.
+const (
+	queryRecordAck      = "ack"
+	queryRecordResponse = "response"
+	queryRecordDone     = "done"
 )
 
 // Error strings the CLI knows (it compares some of them).
@@ -51,6 +61,7 @@ const (
 	errStreamExists       = "Stream with given sequence exists"
 	errAuthRequired       = "Authentication required"
 	errInvalidAuthToken   = "Invalid authentication token"
+	errInvalidQueryID     = "No pending queries matching ID"
 )
 
 // rpcRequestHeader precedes every request.
@@ -139,6 +150,39 @@ type rpcCoordinateRequest struct {
 type rpcCoordinateResponse struct {
 	Coord coordinate.Coordinate
 	Ok    bool
+}
+
+type rpcQueryRequest struct {
+	FilterNodes []string
+	FilterTags  map[string]string
+	RequestAck  bool
+	RelayFactor uint8
+	Timeout     time.Duration
+	Name        string
+	Payload     []byte
+}
+
+type rpcRespondRequest struct {
+	ID      uint64
+	Payload []byte
+}
+
+// rpcQueryRecord is one record of a query's response stream: an ack, a
+// response, or the end.
+type rpcQueryRecord struct {
+	Type    string
+	From    string
+	Payload []byte
+}
+
+// rpcQueryEventRecord is a query on an event stream; the client answers
+// it with "respond" and the ID.
+type rpcQueryEventRecord struct {
+	Event   string
+	ID      uint64
+	LTime   hserf.LamportTime
+	Name    string
+	Payload []byte
 }
 
 // rpcLogRecord is one line of a monitor stream.

@@ -161,14 +161,20 @@ func (f eventFilter) match(e hserf.Event) bool {
 	if e.EventType().String() != f.typ {
 		return false
 	}
-	if ue, ok := e.(hserf.UserEvent); ok && f.name != "" {
-		return ue.Name == f.name
+	if f.name == "" {
+		return true
+	}
+	switch e := e.(type) {
+	case hserf.UserEvent:
+		return e.Name == f.name
+	case *hserf.Query:
+		return e.Name == f.name
 	}
 	return true
 }
 
-// eventStream sends the agent's member and user events to one client.
-// Queries are not streamed (the "respond" command is not served).
+// eventStream sends the agent's member and user events and queries to one
+// client, which may answer a query with "respond".
 type eventStream struct {
 	c       *rpcConn
 	seq     uint64
@@ -182,9 +188,6 @@ type eventStream struct {
 // HandleEvent implements eventHandler; events are dropped when the client
 // is too slow.
 func (es *eventStream) HandleEvent(e hserf.Event) {
-	if _, isQuery := e.(*hserf.Query); isQuery {
-		return
-	}
 	if !slices.ContainsFunc(es.filters, func(f eventFilter) bool { return f.match(e) }) {
 		return
 	}
@@ -208,6 +211,8 @@ func (es *eventStream) run() {
 			rec = &rpcMemberEventRecord{Event: e.String(), Members: toRPCMembers(e.Members)}
 		case hserf.UserEvent:
 			rec = &rpcUserEventRecord{Event: e.EventType().String(), LTime: e.LTime, Name: e.Name, Payload: e.Payload, Coalesce: e.Coalesce}
+		case *hserf.Query:
+			rec = &rpcQueryEventRecord{Event: e.EventType().String(), ID: es.c.queries.add(e), LTime: e.LTime, Name: e.Name, Payload: e.Payload}
 		default:
 			continue
 		}

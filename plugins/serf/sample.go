@@ -2,8 +2,8 @@ package serf
 
 import _ "embed"
 
-// SampleConfig is an example service file running the plugin, with every
-// setting explained.
+// Sample is an example service file running the plugin, with every setting
+// explained; the README's Syntax section shows it, and a test decodes it.
 //
 //go:embed sample.conf
-var SampleConfig string
+var Sample string

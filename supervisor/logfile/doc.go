@@ -19,11 +19,14 @@
 //
 // # Archives
 //
-// When current would grow past MaxSize, it is renamed to @<tai64n>.s, where
-// the label is the TAI64N time of the rotation as daemontools' tai64n prints
-// it (24 hex digits, so names sort by time), and a new current is created.
-// Archive names never change once made and the oldest are deleted beyond
-// Keep. A reader holding current open keeps reading it after the rename (the
+// When current would grow past MaxSize, it becomes @<tai64n>.s, where the
+// label is the TAI64N time of the rotation as daemontools' tai64n prints it
+// (24 hex digits, so names sort by time), and a new current takes its
+// place. As in s6-log, current never disappears meanwhile: the archive is
+// made a hard link of current, the new file is created as .next and
+// renamed over current, so a reader opening current by name always finds a
+// file (the old one or the new one). Archive names never change once made
+// and the oldest are deleted beyond Keep. A reader holding current open keeps reading it after the rename (the
 // inode is the same) and then finds the next file by name: the oldest
 // archive newer than its own, else current.
 //

@@ -15,6 +15,7 @@ import (
 
 	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor/output"
+	"github.com/corralhq/corral/test/testutil"
 )
 
 func quietLogger() *slog.Logger {
@@ -281,6 +282,7 @@ func TestFollowAcrossRotation(t *testing.T) {
 // TestFullDiskDoesNotBlock fills a small tmpfs: WriteLine must keep
 // returning, errors are counted, and writing resumes once space is back.
 func TestFullDiskDoesNotBlock(t *testing.T) {
+	testutil.Require(t, testutil.Root)
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "logfiletest", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mounting a tmpfs (needs root, util-linux mount): %v: %s", err, out)

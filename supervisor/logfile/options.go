@@ -8,10 +8,12 @@ import (
 
 // Defaults used for zero Options fields.
 const (
+	// DefaultDir is corral's log root unless --log-dir says otherwise.
+	DefaultDir = "/var/log/corral"
 	// DefaultMaxSize is the size at which current rotates (s6-log's s1000000).
-	DefaultMaxSize = 1000000
+	DefaultMaxSize = services.DefaultLogMaxSize
 	// DefaultKeep is how many archives are kept per stream (s6-log's n20).
-	DefaultKeep = 20
+	DefaultKeep = services.DefaultLogKeep
 	// DefaultBufferSize bounds the bytes waiting to be written per stream.
 	DefaultBufferSize = 1 << 20
 )

@@ -349,15 +349,19 @@ func (r *Reader) Lag() int64 {
 	if err != nil || !rotated {
 		return lag
 	}
+	// Each file once: during a rotation the newest archive and current
+	// are the same file.
+	seen := map[FileID]bool{r.id: true}
 	names, _ := stableArchives(r.dir)
 	for _, n := range names {
 		if n > r.name || r.name == "" {
-			if fi, err := os.Stat(filepath.Join(r.dir, n)); err == nil && idOf(fi) != r.id {
+			if fi, err := os.Stat(filepath.Join(r.dir, n)); err == nil && !seen[idOf(fi)] {
+				seen[idOf(fi)] = true
 				lag += fi.Size()
 			}
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(r.dir, CurrentName)); err == nil && idOf(fi) != r.id {
+	if fi, err := os.Stat(filepath.Join(r.dir, CurrentName)); err == nil && !seen[idOf(fi)] {
 		lag += fi.Size()
 	}
 	return lag

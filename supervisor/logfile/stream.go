@@ -43,13 +43,19 @@ type stream struct {
 	lastOpen time.Time
 }
 
-// open opens (creating it and its directory) current for appending.
+// nextName is the temporary name of a new current during a rotation.
+const nextName = ".next"
+
+// open opens (creating it and its directory) current for appending. A
+// current that is also the newest archive (corral stopped in the middle of
+// a rotation) is left to the archive, and a new current started.
 func (st *stream) open() error {
 	st.lastOpen = time.Now()
 	if err := os.MkdirAll(st.dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(st.dir, CurrentName), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	cur := filepath.Join(st.dir, CurrentName)
+	f, err := os.OpenFile(cur, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
@@ -57,6 +63,17 @@ func (st *stream) open() error {
 	if err != nil {
 		f.Close()
 		return err
+	}
+	if names, _ := Archives(st.dir); len(names) > 0 {
+		last, err := os.Stat(filepath.Join(st.dir, names[len(names)-1]))
+		if err == nil && os.SameFile(fi, last) {
+			f.Close()
+			if f, err = renew(st.dir); err != nil {
+				return err
+			}
+			st.f, st.size = f, 0
+			return nil
+		}
 	}
 	st.f, st.size = f, fi.Size()
 	return nil
@@ -119,33 +136,77 @@ func (st *stream) write(batch []byte) {
 	}
 }
 
-// rotate renames current to a new archive, opens a new current and deletes
-// archives beyond Keep.
+// rotate turns current into a new archive and starts a new current,
+// without a moment in which current does not exist (a reader opening it by
+// name always finds the old file or the new one), then deletes archives
+// beyond Keep. As s6-log does: the archive is made a second name of
+// current (a hard link), the new file is created under a temporary name and
+// renamed over current. A file system without hard links gets two renames
+// (current to the archive, the new file to current), with a window between
+// them.
 func (st *stream) rotate() {
 	cur := filepath.Join(st.dir, CurrentName)
 	if err := st.f.Sync(); err != nil {
 		st.fail(fmt.Errorf("syncing %s: %w", cur, err), nil)
 	}
 	t := time.Now()
-	var name string
+	var arch string
 	for {
-		name = ArchiveName(t)
-		if _, err := os.Lstat(filepath.Join(st.dir, name)); errors.Is(err, os.ErrNotExist) {
+		arch = filepath.Join(st.dir, ArchiveName(t))
+		if _, err := os.Lstat(arch); errors.Is(err, os.ErrNotExist) {
 			break
 		}
 		t = t.Add(time.Nanosecond)
 	}
-	if err := os.Rename(cur, filepath.Join(st.dir, name)); err != nil {
+	f, err := st.swap(cur, arch)
+	if err != nil {
 		st.fail(fmt.Errorf("rotating %s: %w", cur, err), nil)
-		return // keep writing to the same file
+		if _, serr := os.Stat(cur); errors.Is(serr, os.ErrNotExist) {
+			// Archived without a new current: never write to an archive;
+			// write reopens current later.
+			st.f.Close()
+			st.f, st.size = nil, 0
+		}
+		return // else keep writing to the same file
 	}
 	st.rotations.Add(1)
 	st.f.Close()
-	st.f, st.size = nil, 0
-	if err := st.open(); err != nil {
-		st.fail(fmt.Errorf("opening %s: %w", cur, err), nil)
-	}
+	st.f, st.size = f, 0
 	st.prune()
+}
+
+// swap makes arch the archive of current (cur) and returns the new current,
+// open for appending.
+func (st *stream) swap(cur, arch string) (*os.File, error) {
+	if err := os.Link(cur, arch); err == nil {
+		f, err := renew(st.dir)
+		if err != nil {
+			_ = os.Remove(arch)
+			return nil, err
+		}
+		return f, nil
+	}
+	// No hard links here: two renames.
+	if err := os.Rename(cur, arch); err != nil {
+		return nil, err
+	}
+	return renew(st.dir)
+}
+
+// renew creates an empty file under a temporary name in dir and renames it
+// over current, returning it open for appending.
+func renew(dir string) (*os.File, error) {
+	next := filepath.Join(dir, nextName)
+	f, err := os.OpenFile(next, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(next, filepath.Join(dir, CurrentName)); err != nil {
+		f.Close()
+		_ = os.Remove(next)
+		return nil, err
+	}
+	return f, nil
 }
 
 // prune deletes the oldest archives beyond Keep.

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,37 +32,20 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var binDir string
 
 func TestMain(m *testing.M) {
-	code, err := buildAndRun(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "test/control:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-func buildAndRun(m *testing.M) (int, error) {
-	dir, err := os.MkdirTemp("", "corral-control-bin-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return 0, err
-	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			return 0, errors.New("the go tool is needed to build corral and supervisorctl")
+	testutil.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "corral-control-bin-")
+		if err != nil {
+			return nil, err
 		}
-	}
-	for _, pkg := range []string{"cmd/corral", "cmd/supervisorctl"} {
-		cmd := exec.Command(gobin, "build", "-o", filepath.Join(dir, filepath.Base(pkg)), "github.com/corralhq/corral/"+pkg)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return 0, fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		if err := os.Chmod(dir, 0o755); err != nil { // nobody runs supervisorctl from here
+			return nil, err
 		}
-	}
-	binDir = dir
-	return m.Run(), nil
+		if _, err := testutil.Build(dir, "cmd/corral", "cmd/supervisorctl"); err != nil {
+			return nil, err
+		}
+		binDir = dir
+		return func() { os.RemoveAll(dir) }, nil
+	}, testutil.Root)
 }
 
 // corral is one running corral under test.
@@ -77,6 +59,9 @@ type corral struct {
 	exited  chan struct{}
 	client  *control.Client
 	metrics string // --metrics-addr, if any
+	// wrap, when set, runs corral through it: wrap[0] is run with the
+	// rest of wrap, corral's path and its arguments.
+	wrap []string
 }
 
 // writeFiles writes name -> content into dir.
@@ -108,7 +93,11 @@ func (c *corral) start(extra ...string) *corral {
 	t := c.t
 	t.Helper()
 	args := append([]string{"--services-dir", c.dir, "--socket", c.sock, "--log-dir", c.logDir}, extra...)
-	c.cmd = exec.Command(filepath.Join(binDir, "corral"), args...)
+	argv := append([]string{filepath.Join(binDir, "corral")}, args...)
+	if len(c.wrap) > 0 {
+		argv = append(append([]string{}, c.wrap...), argv...)
+	}
+	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {

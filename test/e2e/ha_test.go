@@ -235,8 +235,8 @@ func TestStopAndRestartHA(t *testing.T) {
 func TestMainCommand(t *testing.T) {
 	c := newCluster(t)
 	for name, args := range map[string][]string{
-		"in the cluster": append([]string{"run"}, c.commonArgs("main")[1:]...), // [1:]: not detached
-		"alone":          {"run", "--rm", "--name", c.name("alone"), "--label", c.label()},
+		"in the cluster": append([]string{"run", "-e", "CORRAL_LOG_LEVEL=debug"}, c.commonArgs("main")[1:]...), // [1:]: not detached
+		"alone":          {"run", "-e", "CORRAL_LOG_LEVEL=debug", "--rm", "--name", c.name("alone"), "--label", c.label()},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append(args, webappImage, "sh", "-c", "sleep 1; exit 3")

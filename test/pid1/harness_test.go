@@ -20,40 +20,33 @@ import (
 )
 
 var bins struct {
-	corral, helper, orphans string
+	corral, helper, orphans, sigrec string
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "corral-pid1-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins.corral = filepath.Join(dir, "corral")
-	bins.helper = filepath.Join(dir, "helper")
-	bins.orphans = filepath.Join(dir, "orphans")
-	build := []string{"go", "build", "-o", bins.corral}
-	if os.Getenv("CORRAL_TEST_RACE") == "1" {
-		build = append(build, "-race") // the engine under the race detector
-	}
-	steps := [][]string{
-		append(build, "github.com/corralhq/corral/cmd/corral"),
-		{"go", "build", "-o", bins.helper, "./testdata/helper"},
-		{"gcc", "-O2", "-o", bins.orphans, "testdata/orphans.c"},
-	}
-	for _, s := range steps {
-		cmd := exec.Command(s[0], s[1:]...)
-		if s[0] == "go" && !strings.Contains(strings.Join(s, " "), "-race") {
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	testutil.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "corral-pid1-")
+		if err != nil {
+			return nil, err
 		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %v: %v\n%s(gcc comes from Debian's gcc package)\n", s, err, out)
-			os.Exit(1)
+		built, err := testutil.Build(dir, "cmd/corral", "./testdata/helper")
+		if err != nil {
+			return nil, err
 		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		bins.corral, bins.helper = built[0], built[1]
+		bins.orphans = filepath.Join(dir, "orphans")
+		bins.sigrec = filepath.Join(dir, "sigrec")
+		for _, c := range [][]string{
+			{"gcc", "-O2", "-o", bins.orphans, "testdata/orphans.c"},
+			{"gcc", "-O2", "-o", bins.sigrec, "testdata/sigrec.c"},
+		} {
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("%v: %w\n%s", c, err, out)
+			}
+		}
+		return func() { os.RemoveAll(dir) }, nil
+	}, testutil.Root, testutil.Command("gcc", "gcc"), testutil.Command("unshare", "util-linux"),
+		testutil.Command("setpriv", "util-linux"), testutil.Command("script", "bsdutils"))
 }
 
 // instance is one running corral.

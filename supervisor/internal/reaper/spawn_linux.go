@@ -3,12 +3,11 @@ package reaper
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 
+	"github.com/corralhq/corral/internal/execpath"
 	"github.com/corralhq/corral/plugins"
 )
 
@@ -39,7 +38,8 @@ func Spawn(spec Spec) (Proc, error) {
 	if len(spec.Argv) == 0 {
 		return Proc{}, errors.New("empty command")
 	}
-	path, err := lookPath(spec.Argv[0], envValue(spec.Env, "PATH"), spec.Dir)
+	pathEnv, _ := LookupEnv(spec.Env, "PATH")
+	path, err := execpath.Look(spec.Argv[0], pathEnv, spec.Dir)
 	if err != nil {
 		return Proc{}, err
 	}
@@ -66,58 +66,13 @@ func Spawn(spec Spec) (Proc, error) {
 	return Proc{Pid: pid, Exit: exit}, nil
 }
 
-// lookPath finds file in the colon-separated pathEnv, as execvp would.
-func lookPath(file, pathEnv, dir string) (string, error) {
-	if strings.Contains(file, "/") {
-		p := file
-		if !filepath.IsAbs(p) && dir != "" {
-			p = filepath.Join(dir, p)
-		}
-		if err := executable(p); err != nil {
-			return "", fmt.Errorf("%s: %w", file, err)
-		}
-		return file, nil
-	}
-	if pathEnv == "" {
-		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	var firstErr error
-	for _, d := range filepath.SplitList(pathEnv) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, file)
-		err := executable(p)
-		if err == nil {
-			return p, nil
-		}
-		if firstErr == nil && !errors.Is(err, fs.ErrNotExist) {
-			firstErr = err
-		}
-	}
-	if firstErr != nil {
-		return "", fmt.Errorf("%s: %w", file, firstErr)
-	}
-	return "", fmt.Errorf("%s: executable file not found in $PATH", file)
-}
-
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fs.ErrPermission
-	}
-	return nil
-}
-
-// envValue returns the last value of key in a "K=V" list.
-func envValue(env []string, key string) string {
+// LookupEnv returns the value of key in a "K=V" list (the last one wins,
+// as for execve).
+func LookupEnv(env []string, key string) (string, bool) {
 	for i := len(env) - 1; i >= 0; i-- {
 		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
