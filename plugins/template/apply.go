@@ -25,8 +25,9 @@ func (p *Plugin) apply(ctx context.Context) bool {
 	p.mu.Unlock()
 
 	start := time.Now()
-	members, rejected := p.members(alive)
+	members, rejected, skipped := p.membersWithSkipped(alive)
 	p.logRejected(rejected)
+	p.logSkipped(skipped)
 	out, err := render(tmpl, &Data{Members: members, Backend: p.Backend, Rejected: len(rejected)})
 	elapsed := time.Since(start)
 	p.mu.Lock()
@@ -124,6 +125,22 @@ func (p *Plugin) logRejected(rej []rejection) {
 		for _, r := range rej {
 			p.log.Warn("template: member dropped from the template data", "member", r.name, "reason", r.reason)
 		}
+	}
+}
+
+// logSkipped says once per member why it is not in the template data for
+// its role (the Serf lab's web apps were tagged role=backend: a role that
+// does not match is the first thing to check when a node is not served).
+func (p *Plugin) logSkipped(skipped []rejection) {
+	for _, r := range skipped {
+		if p.skipLogged[r.name] {
+			continue
+		}
+		if p.skipLogged == nil {
+			p.skipLogged = map[string]bool{}
+		}
+		p.skipLogged[r.name] = true
+		p.log.Info("template: member left out", "member", r.name, "reason", r.reason)
 	}
 }
 

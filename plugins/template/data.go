@@ -66,9 +66,18 @@ func safeToken(s string) bool {
 // safeValue is safeToken that also accepts the empty string (tag values).
 func safeValue(s string) bool { return s == "" || safeToken(s) }
 
-// members filters and validates the alive list: members of the wrong role
-// are skipped silently, unsafe ones are returned as rejections.
+// members filters and validates the alive list: unsafe members are returned
+// as rejections; members of another role are left out (roleSkipped tells
+// why, for a log line).
 func (s *Config) members(alive []plugins.Member) ([]Member, []rejection) {
+	out, rej, _ := s.membersWithSkipped(alive)
+	return out, rej
+}
+
+// membersWithSkipped is members that also returns the members left out for
+// their role, with the reason.
+func (s *Config) membersWithSkipped(alive []plugins.Member) ([]Member, []rejection, []rejection) {
+	var skipped []rejection
 	out := make([]Member, 0, len(alive))
 	var rej []rejection
 	for _, m := range alive {
@@ -76,6 +85,8 @@ func (s *Config) members(alive []plugins.Member) ([]Member, []rejection) {
 			continue
 		}
 		if s.Role != "" && m.Tags[s.RoleTag] != s.Role {
+			skipped = append(skipped, rejection{name: strconv.Quote(m.Name),
+				reason: fmt.Sprintf("tag %q is %q, not the role %q", s.RoleTag, m.Tags[s.RoleTag], s.Role)})
 			continue
 		}
 		mm, reason := s.member(m)
@@ -95,7 +106,7 @@ func (s *Config) members(alive []plugins.Member) ([]Member, []rejection) {
 		}
 		dedup = append(dedup, m)
 	}
-	return dedup, rej
+	return dedup, rej, skipped
 }
 
 // member validates one member; a non-empty reason rejects it.

@@ -56,6 +56,8 @@ type Plugin struct {
 	pendingReload bool              // a reload failed after the file was installed
 	masterPending unconfirmedReload // a master reload sent but not confirmed
 	lastRejected  string
+	// skipLogged holds the members whose role mismatch was logged (once each).
+	skipLogged map[string]bool
 	// Runtime mode: HAProxy's servers in the backend (nil: unknown), and
 	// the rest of the configuration it runs (runningOK: known).
 	live        liveServers

@@ -158,3 +158,20 @@ func TestStopWithoutStart(t *testing.T) {
 		}
 	}
 }
+
+// TestMembersLeftOutForRole: a member of another role is not in the data,
+// and the reason names the tag, its value and the role wanted (logged once
+// per member by the plugin).
+func TestMembersLeftOutForRole(t *testing.T) {
+	s := &Config{Role: "web", RoleTag: "role", PortTag: "port", DefaultPort: 80}
+	got, rej, skipped := s.membersWithSkipped([]plugins.Member{
+		{Name: "web1", Addr: "10.0.0.1", Tags: map[string]string{"role": "web"}, Status: "alive"},
+		{Name: "lab1", Addr: "10.0.0.2", Tags: map[string]string{"role": "backend"}, Status: "alive"},
+	})
+	if len(got) != 1 || got[0].Name != "web1" || len(rej) != 0 {
+		t.Fatalf("members %+v, rejected %+v", got, rej)
+	}
+	if len(skipped) != 1 || !strings.Contains(skipped[0].reason, `"role" is "backend", not the role "web"`) {
+		t.Fatalf("skipped %+v", skipped)
+	}
+}

@@ -13,7 +13,8 @@
 // dial the test.
 //
 // One network per k may live at a time in a process. Indexes taken so far:
-// 71 and 72 (plugins/serf tests and benchmarks), 73 (test/cluster), 201
+// 71 and 72 (plugins/serf tests and benchmarks), 73 (test/cluster), 74
+// (plugins/hook), 201
 // (this package's test);
 // add yours here.
 //
