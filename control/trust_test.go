@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // TestMain lets the test binary act, under another uid, as an impostor
@@ -70,9 +72,7 @@ var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
 // publicBinary copies the test binary where every user can run it.
 func publicBinary(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test must run as root: it runs processes as nobody (uid 65534)")
-	}
+	testutil.Require(t, testutil.Root) // it runs processes as nobody (uid 65534)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

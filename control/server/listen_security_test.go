@@ -7,12 +7,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // TestListenRefusesDirectoriesOthersCanChange: a socket directory (or any
 // directory above it) that another user could change is refused with its
 // path named; a sticky one owned by root is fine.
 func TestListenRefusesDirectoriesOthersCanChange(t *testing.T) {
+	testutil.Require(t, testutil.Root) // it chowns to other users
 	root := t.TempDir()
 	mk := func(rel string, mode os.FileMode, uid int) string {
 		t.Helper()
@@ -77,6 +80,7 @@ func TestListenRefusesDirectoriesOthersCanChange(t *testing.T) {
 // followed when it lives in a trusted directory, and the directories it
 // leads to are checked as well.
 func TestListenFollowsTrustedLinksOnly(t *testing.T) {
+	testutil.Require(t, testutil.Root) // it chowns to other users
 	root := t.TempDir()
 	real := filepath.Join(root, "real")
 	if err := os.Mkdir(real, 0o755); err != nil {
@@ -122,6 +126,7 @@ func TestListenFollowsTrustedLinksOnly(t *testing.T) {
 // bound in is gone once Listen returns, and one a killed corral left
 // behind is removed.
 func TestListenLeavesNoPrivateDirectory(t *testing.T) {
+	testutil.Require(t, testutil.Root) // it chowns to other users
 	dir := t.TempDir()
 	// A leftover from a corral that no longer runs (pid 2^22+1 is above
 	// pid_max's largest value).
@@ -161,6 +166,7 @@ func TestListenLeavesNoPrivateDirectory(t *testing.T) {
 // TestListenLongPathAndForeignFile: a path too long for a unix address is
 // refused; Close leaves alone a file that replaced the socket.
 func TestListenLongPathAndForeignFile(t *testing.T) {
+	testutil.Require(t, testutil.Root) // it chowns to other users
 	dir := t.TempDir()
 	long := filepath.Join(dir, strings.Repeat("d", 120), "control.sock")
 	if _, err := Listen(long, ""); err == nil || !strings.Contains(err.Error(), "longer than 107 bytes") {

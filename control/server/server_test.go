@@ -18,6 +18,7 @@ import (
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/test/testutil"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -510,9 +511,7 @@ func TestServeRefusesNonUnixListeners(t *testing.T) {
 // returns what it printed.
 func nobodyClient(t *testing.T, sock string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test must run as root (it runs a client as nobody)")
-	}
+	testutil.Require(t, testutil.Root) // it runs a client as nobody
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -21,23 +21,6 @@ import (
 	"github.com/corralhq/corral/test/netns"
 )
 
-// requireTools fails the test unless it runs as root with the binaries
-// built and the Debian tools it drives installed.
-func requireTools(t *testing.T) {
-	t.Helper()
-	if buildErr != nil {
-		t.Fatalf("cluster: %v", buildErr)
-	}
-	netns.RequireRoot(t)
-	for _, tool := range []struct{ cmd, pkg string }{
-		{"haproxy", "haproxy"}, {"serf", "serf"}, {"ip", "iproute2"}, {"unshare", "util-linux"},
-	} {
-		if _, err := exec.LookPath(tool.cmd); err != nil {
-			t.Fatalf("cluster: %s is missing (install Debian package %s): %v", tool.cmd, tool.pkg, err)
-		}
-	}
-}
-
 // tail returns the last lines of s.
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -73,7 +56,6 @@ type cluster struct {
 // resolves as "ha" on every node.
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
-	requireTools(t)
 	c := &cluster{t: t, nw: netns.New(t, subnet, n), key: newKey(t)}
 	c.nw.SetHosts(t, map[string]string{"ha": c.nw.Node(0).Addr})
 	c.keyFile = filepath.Join(t.TempDir(), "gossip.key")

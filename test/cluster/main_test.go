@@ -15,11 +15,10 @@
 package cluster
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // subnet is this package's test network index: 10.213.73.0/24.
@@ -30,32 +29,18 @@ var bins struct {
 	corral, supervisorctl, webapp string
 }
 
-// buildErr is why the build failed; tests report it (TestMain cannot fail
-// a test by name).
-var buildErr error
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "corral-cluster-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins.corral = filepath.Join(dir, "corral")
-	bins.supervisorctl = filepath.Join(dir, "supervisorctl")
-	bins.webapp = filepath.Join(dir, "webapp")
-	for bin, pkg := range map[string]string{
-		bins.corral:        "github.com/corralhq/corral/cmd/corral",
-		bins.supervisorctl: "github.com/corralhq/corral/cmd/supervisorctl",
-		bins.webapp:        "github.com/corralhq/corral/cmd/webapp",
-	} {
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
-			break
+	testutil.Main(m, func() (func(), error) {
+		dir, err := os.MkdirTemp("", "corral-cluster-")
+		if err != nil {
+			return nil, err
 		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		built, err := testutil.Build(dir, "cmd/corral", "cmd/supervisorctl", "cmd/webapp")
+		if err != nil {
+			return nil, err
+		}
+		bins.corral, bins.supervisorctl, bins.webapp = built[0], built[1], built[2]
+		return func() { os.RemoveAll(dir) }, nil
+	}, testutil.Root, testutil.Command("ip", "iproute2"), testutil.Command("unshare", "util-linux"),
+		testutil.Command("haproxy", "haproxy"), testutil.Command("serf", "serf"))
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // Images under test, as the Makefile names them.
@@ -33,39 +35,34 @@ func envOr(k, def string) string {
 
 // TestMain builds the images once through the Makefile, as a user would.
 func TestMain(m *testing.M) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: docker not found: install Debian's docker.io package and run as root")
-		os.Exit(1)
-	}
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: the docker daemon does not answer (is docker.io's dockerd running, are we root?): %v\n%s", err, out)
-		os.Exit(1)
-	}
+	testutil.Main(m, buildImages, testutil.Root, testutil.Docker, testutil.Command("make", "make"))
+}
+
+// buildImages runs `make images` (unless E2E_SKIP_BUILD=1) and checks that
+// both images exist.
+func buildImages() (func(), error) {
 	if os.Getenv("E2E_SKIP_BUILD") != "1" {
 		root, err := filepath.Abs("../..")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "e2e:", err)
-			os.Exit(1)
+			return nil, err
 		}
 		start := time.Now()
 		cmd := exec.Command("make", "-C", root, "images")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: make images failed (needs make, docker.io, debootstrap): %v\n%s", err, out.Bytes())
-			os.Exit(1)
+			return nil, fmt.Errorf("make images failed (needs make, docker.io, debootstrap): %w\n%s", err, out.Bytes())
 		}
 		fmt.Fprintf(os.Stderr, "e2e: make images took %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	for _, img := range []string{haImage, webappImage} {
 		out, err := exec.Command("docker", "image", "inspect", "-f", "{{.Size}}", img).Output()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: image %s missing: %v\n", img, err)
-			os.Exit(1)
+			return nil, fmt.Errorf("image %s missing: %w", img, err)
 		}
 		fmt.Fprintf(os.Stderr, "e2e: image %s is %s bytes\n", img, strings.TrimSpace(string(out)))
 	}
-	os.Exit(m.Run())
+	return nil, nil
 }
 
 // docker runs the docker CLI and returns its trimmed stdout.

@@ -37,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/corralhq/corral/test/testutil"
 )
 
 // firstNodeHost is the last octet of node 0's address.
@@ -72,12 +74,7 @@ type Node struct {
 // available.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatalf("netns: network namespace tests must run as root (euid %d)", os.Geteuid())
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Fatalf("netns: the ip command is missing (install Debian package iproute2): %v", err)
-	}
+	testutil.Require(t, testutil.Root, testutil.Command("ip", "iproute2"))
 }
 
 // New creates a network 10.213.<k>.0/24 with n nodes. k (1..254) must be

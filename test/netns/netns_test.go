@@ -45,6 +45,7 @@ func dial(nd *Node, addr string, port int) (string, error) {
 // TestNetwork checks that nodes reach each other and the root namespace,
 // resolve the names given to SetHosts, and that cleanup removes everything.
 func TestNetwork(t *testing.T) {
+	RequireRoot(t)
 	var names []string
 	t.Run("build", func(t *testing.T) {
 		nw := New(t, 201, 2)
