@@ -1,6 +1,9 @@
 package template
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +99,32 @@ func TestProvisionExpandsAndErrors(t *testing.T) {
 	_, err = provisioned(t, h, "plugin = \"template\"\n[template]\nsource = \"/t\"\ndestination = \"/d\"\nrole = \"${BAD\"\n")
 	if err == nil || !strings.HasPrefix(err.Error(), "role: ") {
 		t.Errorf("provision error = %v, want it to name role", err)
+	}
+}
+
+// TestStartWritesMissingDestination: with no destination file yet (a tmpfs
+// over its directory), Start writes the one with no member before it
+// returns, so the service started after the plugin finds a config.
+func TestStartWritesMissingDestination(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "cfg.tmpl"), filepath.Join(dir, "out", "cfg")
+	if err := os.WriteFile(src, []byte("members:{{range .Members}} {{.Name}}{{end}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHost(t)
+	p, err := provisioned(t, h, "plugin = \"template\"\n[template]\nsource = \""+src+"\"\ndestination = \""+dst+"\"\nreload = \"none\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(h.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(context.Background())
+	b, err := os.ReadFile(dst)
+	if err != nil || string(b) != "members:\n" {
+		t.Fatalf("destination after Start: %q, %v", b, err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
 	texttemplate "text/template"
 	"time"
@@ -104,6 +106,15 @@ func (p *Plugin) Start(ctx context.Context) error {
 	p.tmpl = t
 	p.started = true
 	p.mu.Unlock()
+	if _, err := os.Stat(p.Destination); errors.Is(err, fs.ErrNotExist) {
+		// No file yet (an image with a tmpfs over its directory): write the
+		// one with no member now, so that the service it feeds, started
+		// after this plugin, finds a config; members follow as they come.
+		p.mu.Lock()
+		p.haveEvent = true
+		p.mu.Unlock()
+		p.apply(ctx)
+	}
 	p.host.Go(func(ctx context.Context) error {
 		defer close(p.done)
 		p.run(ctx)
