@@ -1,6 +1,10 @@
 package services
 
-import "time"
+import (
+	"time"
+
+	"github.com/corralhq/corral/supervisor/logfile"
+)
 
 // Defaults filled in by Parse for keys a file leaves out.
 const (
@@ -15,8 +19,8 @@ const (
 	DefaultBackoffMult    = 2.0
 	DefaultBackoffReset   = 10 * time.Second
 	DefaultBackoffMin     = 100 * time.Millisecond
-	DefaultLogMaxSize     = 1000000
-	DefaultLogKeep        = 20
+	DefaultLogMaxSize     = logfile.DefaultMaxSize
+	DefaultLogKeep        = logfile.DefaultKeep
 )
 
 // rawService is a service file as written: pointers and `any` mark keys

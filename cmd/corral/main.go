@@ -176,7 +176,7 @@ func run(args []string, sigc <-chan os.Signal) int {
 	if !c.noLogFiles {
 		base := logfile.Options{Dir: c.logDir, Logger: base.With("component", "logfile")}
 		opts.OpenLogSink = func(svc *services.Service) (output.LineSink, error) {
-			return logfile.Open(base.With(svc.Log), svc.Name)
+			return logfile.Open(base.With(svc.Log.MaxSize, svc.Log.Keep, svc.Log.Timestamps), svc.Name)
 		}
 		opts.LogPath = func(service string, stream output.Stream) string {
 			return logfile.CurrentPath(c.logDir, service, stream)

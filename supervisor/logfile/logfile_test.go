@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/corralhq/corral/services"
 	"github.com/corralhq/corral/supervisor/output"
 	"github.com/corralhq/corral/test/testutil"
 )
@@ -396,11 +395,11 @@ func TestReaderInodeReused(t *testing.T) {
 
 func TestOptionsWith(t *testing.T) {
 	base := Options{Dir: "/x", MaxSize: 5, Keep: 7}
-	o := base.With(services.Log{MaxSize: 100, Keep: 3, Timestamps: true})
+	o := base.With(100, 3, true)
 	if o.MaxSize != 100 || o.Keep != 3 || !o.Timestamps || o.Dir != "/x" {
 		t.Fatalf("%+v", o)
 	}
-	if o := base.With(services.Log{Keep: 0}).withDefaults(); o.Keep != 0 || o.MaxSize != 5 {
+	if o := base.With(0, 0, false).withDefaults(); o.Keep != 0 || o.MaxSize != 5 {
 		t.Fatalf("keep 0: %+v", o)
 	}
 }

@@ -2,8 +2,6 @@ package logfile
 
 import (
 	"log/slog"
-
-	"github.com/corralhq/corral/services"
 )
 
 // Defaults used for zero Options fields.
@@ -11,9 +9,9 @@ const (
 	// DefaultDir is corral's log root unless --log-dir says otherwise.
 	DefaultDir = "/var/log/corral"
 	// DefaultMaxSize is the size at which current rotates (s6-log's s1000000).
-	DefaultMaxSize = services.DefaultLogMaxSize
+	DefaultMaxSize = 1000000
 	// DefaultKeep is how many archives are kept per stream (s6-log's n20).
-	DefaultKeep = services.DefaultLogKeep
+	DefaultKeep = 20
 	// DefaultBufferSize bounds the bytes waiting to be written per stream.
 	DefaultBufferSize = 1 << 20
 )
@@ -35,19 +33,18 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// With returns o overridden by a service's [log] settings, as the services
-// package decodes them (defaults filled in): MaxSize when positive, Keep as
-// is (0 means no archives: current is cut and the old part deleted), and
-// Timestamps.
-func (o Options) With(l services.Log) Options {
-	if l.MaxSize > 0 {
-		o.MaxSize = l.MaxSize
+// With returns o overridden by a service's [log] settings (services.Log,
+// defaults filled in): maxSize when positive, keep as is (0 means no
+// archives: current is cut and the old part deleted), and timestamps.
+func (o Options) With(maxSize int64, keep int, timestamps bool) Options {
+	if maxSize > 0 {
+		o.MaxSize = maxSize
 	}
-	o.Keep = l.Keep
-	if l.Keep == 0 {
+	o.Keep = keep
+	if keep == 0 {
 		o.Keep = -1
 	}
-	o.Timestamps = l.Timestamps
+	o.Timestamps = timestamps
 	return o
 }
 
