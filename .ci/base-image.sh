@@ -131,7 +131,7 @@ MIRROR=${MIRROR%/}
 SECURITY_MIRROR=${CORRAL_DEBIAN_SECURITY_MIRROR:-$(mirror "$SUITE-security" | head -n 1)}
 SECURITY_MIRROR=${SECURITY_MIRROR%/}
 
-for pair in debootstrap:debootstrap docker:docker.io tar:tar; do
+for pair in debootstrap:debootstrap "docker:Docker's engine" tar:tar; do
 	command -v "${pair%%:*}" >/dev/null || {
 		log "${pair%%:*} not found (Debian package: ${pair#*:})"
 		exit 1

@@ -5,7 +5,7 @@
 // docker stack deploy on a single-node swarm (TestSwarm).
 //
 // The tests need root (or the docker group), the docker CLI and a running
-// daemon (Debian package docker.io), docker-compose (Debian package
+// Docker engine, docker-compose (Debian package
 // docker-compose), a daemon that can enter swarm mode (TestSwarm runs
 // `docker swarm init` and leaves it again; an engine already in a swarm is
 // used as it is), and what `make images` needs: debootstrap and Debian's

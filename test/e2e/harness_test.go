@@ -51,7 +51,7 @@ func buildImages() (func(), error) {
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("make images failed (needs make, docker.io, debootstrap): %w\n%s", err, out.Bytes())
+			return nil, fmt.Errorf("make images failed (needs make, a Docker engine, debootstrap): %w\n%s", err, out.Bytes())
 		}
 		fmt.Fprintf(os.Stderr, "e2e: make images took %s\n", time.Since(start).Round(time.Millisecond))
 	}
