@@ -131,9 +131,9 @@ MIRROR=${MIRROR%/}
 SECURITY_MIRROR=${CORRAL_DEBIAN_SECURITY_MIRROR:-$(mirror "$SUITE-security" | head -n 1)}
 SECURITY_MIRROR=${SECURITY_MIRROR%/}
 
-for pair in debootstrap:debootstrap "docker:Docker's engine" tar:tar; do
+for pair in "debootstrap:Debian's debootstrap package" "docker:a Docker engine" "tar:Debian's tar package"; do
 	command -v "${pair%%:*}" >/dev/null || {
-		log "${pair%%:*} not found (Debian package: ${pair#*:})"
+		log "${pair%%:*} not found: install ${pair#*:}"
 		exit 1
 	}
 done
