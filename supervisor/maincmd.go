@@ -51,7 +51,8 @@ func (s *Supervisor) runMain(ctx context.Context, argv []string, exit chan<- mai
 			return
 		}
 		settled = false
-		waiting := strings.Join(s.starting(), ", ")
+		names, _ := s.starting()
+		waiting := strings.Join(names, ", ")
 		switch {
 		case s.opts.MainGate != nil:
 			// The gate decides, and says why.
@@ -131,15 +132,19 @@ func ownTerminal() bool {
 	return err == nil
 }
 
-// starting returns the names of the units still STARTING.
-func (s *Supervisor) starting() []string {
-	var out []string
+// starting returns the names of the units still STARTING, and a channel
+// that closes on the next change of the first of them (nil when none is):
+// all must leave STARTING, so waiting on any one of them loses nothing.
+func (s *Supervisor) starting() (names []string, wake <-chan struct{}) {
 	for _, u := range s.allUnits() {
-		if st, _ := u.snapshot(); st.State == control.Starting {
-			out = append(out, u.name)
+		if st, ch := u.snapshot(); st.State == control.Starting {
+			names = append(names, u.name)
+			if wake == nil {
+				wake = ch
+			}
 		}
 	}
-	return out
+	return names, wake
 }
 
 // defaultMainStopTimeout bounds the main command's stop at shutdown.

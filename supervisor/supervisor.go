@@ -415,19 +415,7 @@ func (s *Supervisor) settled(ctx context.Context) error {
 	note := time.NewTicker(waitingNote)
 	defer note.Stop()
 	for {
-		var (
-			waiting []string
-			wake    <-chan struct{}
-		)
-		for _, u := range s.allUnits() {
-			st, ch := u.snapshot()
-			if st.State == control.Starting {
-				waiting = append(waiting, u.name)
-				if wake == nil {
-					wake = ch
-				}
-			}
-		}
+		waiting, wake := s.starting()
 		if wake == nil {
 			return nil
 		}

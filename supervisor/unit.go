@@ -87,14 +87,9 @@ func newUnit(h unitHost, log *slog.Logger, svc *services.Service) *unit {
 
 // send delivers a message to the actor and waits for its reply, or for ctx.
 func (u *unit) send(ctx context.Context, m message) error {
-	m.ctx = ctx
 	m.reply = make(chan error, 1)
-	select {
-	case u.msgs <- m:
-	case <-u.done:
-		return control.ErrNotRunning
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := u.post(ctx, m); err != nil {
+		return err
 	}
 	select {
 	case err := <-m.reply:
@@ -104,11 +99,13 @@ func (u *unit) send(ctx context.Context, m message) error {
 	}
 }
 
-// post delivers a message to the actor without waiting for its reply
-// (the reply channel is buffered: nothing waits on it).
+// post delivers a message to the actor without waiting for its reply (the
+// reply channel is buffered: nothing need wait on it).
 func (u *unit) post(ctx context.Context, m message) error {
 	m.ctx = ctx
-	m.reply = make(chan error, 1)
+	if m.reply == nil {
+		m.reply = make(chan error, 1)
+	}
 	select {
 	case u.msgs <- m:
 		return nil
