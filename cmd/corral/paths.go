@@ -2,10 +2,10 @@ package main
 
 import (
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/control/server"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,25 +41,13 @@ func (c *config) resolvePaths(log *slog.Logger) {
 	c.noLogFiles = true
 }
 
-// writableDir reports whether dir exists or can be made, can be written by
-// this process, and is trusted: owned by root or by corral's user and not
-// writable by others (another user who made /tmp/corral-<uid> first must
-// not get corral's socket; control/server refuses such a directory too).
+// writableDir reports whether dir exists or can be made, is trusted as
+// control/server.Listen trusts a socket directory (only root or corral's
+// user can change it or any directory above: another user who made
+// /tmp/corral-<uid> first gets neither the socket nor the logs), and can be
+// written by this process.
 func writableDir(dir string) bool {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false
-	}
-	if unix.Access(dir, unix.W_OK) != nil {
-		return false
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return false
-	}
-	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return false
-	}
-	return st.Mode&0o002 == 0 || st.Mode&unix.S_ISVTX != 0 && st.Uid == 0
+	return server.TrustedDir(dir) == nil && unix.Access(dir, unix.W_OK) == nil
 }
 
 // exportEnv is what every service and the main command get of corral: where

@@ -141,3 +141,15 @@ func trustedDir(path string, uid, gid, mode uint32) error {
 	}
 	return nil
 }
+
+// TrustedDir checks dir as Listen will before it makes the socket there
+// (creating what is missing): every directory on the way only root and
+// this process's user can change. corral uses it to pick where the socket
+// and its log files may go.
+func TrustedDir(dir string) error {
+	fd, _, err := openTrustedDir(dir)
+	if err != nil {
+		return err
+	}
+	return unix.Close(fd)
+}
