@@ -16,7 +16,9 @@ test)
 		execline           # execlineb: s6-rc up files with blocks (test/s6, s6/execline)
 		debootstrap        # the local base image when no registry is reachable
 		iproute2           # network namespaces, veth, bridges
-		util-linux         # unshare (PID namespaces)
+		util-linux mount   # unshare, nsenter, setpriv (PID namespaces, other users), mount
+		bsdutils           # script (a terminal that is not corral's)
+		debian-archive-keyring # debootstrap's keys for the local base image
 		procps psmisc      # ps, pkill
 		gcc libc6-dev      # the orphan-forking test helper
 		curl wrk hyperfine # end-to-end checks and load
