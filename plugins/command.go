@@ -54,8 +54,6 @@ func describe(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "nothing"
-	case string:
-		return "a string"
 	case int64, int:
 		return fmt.Sprintf("integer %v", v)
 	case float64:

@@ -103,9 +103,9 @@ func TestSerfCompat(t *testing.T) {
 	ourDir, debDir := t.TempDir(), t.TempDir()
 
 	// The plugins, sharing one bus.
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := plugintest.Logger(t, slog.LevelWarn)
 	sh := plugintest.NewHost("serf", log)
-	gossip := loopbackPort(t)
+	gossip := plugintest.FreePort(t)
 	sp := &serf.Plugin{Config: serf.Config{NodeName: "corral", Bind: fmt.Sprintf("127.0.0.1:%d", gossip), Profile: "local", RPCAddr: "off",
 		Tags: map[string]string{"role": "lb", "x-port": "80"}}}
 	if err := sp.Provision(sh); err != nil {
@@ -123,8 +123,8 @@ func TestSerfCompat(t *testing.T) {
 	})
 
 	// Debian's agent joins it, with the same script as event handler.
-	rpc := fmt.Sprintf("127.0.0.1:%d", loopbackPort(t))
-	deb := exec.Command(serfBin, "agent", "-node=deb", "-bind=127.0.0.1:"+strconv.Itoa(loopbackPort(t)), "-rpc-addr="+rpc,
+	rpc := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
+	deb := exec.Command(serfBin, "agent", "-node=deb", "-bind=127.0.0.1:"+strconv.Itoa(plugintest.FreePort(t)), "-rpc-addr="+rpc,
 		"-tag", "role=web", "-tag", "x-port=8080", "-join=127.0.0.1:"+strconv.Itoa(gossip),
 		"-event-handler=member-join,member-leave=/bin/sh "+script)
 	deb.Env = append(os.Environ(), "DIR="+debDir)

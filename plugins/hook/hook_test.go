@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,19 +16,12 @@ import (
 	"github.com/corralhq/corral/plugins/serf"
 )
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // slogWarn is the level of the agents' logs in tests.
 const slogWarn = slog.LevelWarn
 
 // testLog logs at level through t.
 func testLog(t testing.TB, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	return plugintest.Logger(t, level)
 }
 
 // recorder is a handler script that appends "<seq> <event> <name>" to a
@@ -44,16 +36,6 @@ if [ -f "$DIR/sleep" ]; then sleep "$(cat "$DIR/sleep")"; fi
 if [ -f "$DIR/fail" ]; then exit "$(cat "$DIR/fail")"; fi
 `
 
-func loopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // soloSerf runs the serf plugin alone on loopback with its RPC server, on
 // a bus of its own, and returns it with the RPC address.
 func soloSerf(t *testing.T, c serf.Config) (*serf.Plugin, *plugintest.Host, string) {
@@ -61,11 +43,11 @@ func soloSerf(t *testing.T, c serf.Config) (*serf.Plugin, *plugintest.Host, stri
 	if _, err := exec.LookPath("serf"); err != nil {
 		t.Fatalf("the serf command is missing (install Debian package serf): %v", err)
 	}
-	rpc := fmt.Sprintf("127.0.0.1:%d", loopbackPort(t))
+	rpc := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
 	if c.NodeName == "" {
 		c.NodeName = "solo"
 	}
-	c.Bind = fmt.Sprintf("127.0.0.1:%d", loopbackPort(t))
+	c.Bind = fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
 	c.Profile = "local"
 	c.RPCAddr = rpc
 	sp := &serf.Plugin{Config: c}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +57,7 @@ func startLocal(t testing.TB, c Config) *local {
 	if os.Getenv("CORRAL_SERF_TEST_VERBOSE") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	log := plugintest.Logger(t, level)
 	l := &local{p: p, h: plugintest.NewHost(p.NodeName, log), wake: make(chan struct{}, 1)}
 	if err := p.Provision(l.h); err != nil {
 		t.Fatalf("provision: %v", err)
@@ -145,24 +144,6 @@ func aliveEq(names ...string) func(plugins.MembershipEvent) bool {
 	return func(ev plugins.MembershipEvent) bool { return strings.Join(memberNames(ev.Alive), ",") == want }
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("%s", strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// freePort returns a free TCP port on loopback.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // nodeSettings is the TOML of a helper node in the test cluster.
 func nodeSettings(extra string) string {
 	return fmt.Sprintf("encrypt_key = %q\nprofile = \"lan\"\nretry_interval = \"200ms\"\nretry_max_interval = \"2s\"\n%s", testKey, extra)
@@ -190,7 +171,7 @@ func TestCluster(t *testing.T) {
 	}
 
 	// The in-process plugin joins the seed from the root namespace.
-	rpcPort := freePort(t)
+	rpcPort := plugintest.FreePort(t)
 	lb := startLocal(t, Config{
 		NodeName:      "lb",
 		Bind:          fmt.Sprintf("%s:%d", nw.HostAddr(), rootPort),

@@ -1,6 +1,7 @@
 package serf
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -54,7 +55,6 @@ type coalescer struct {
 	users              map[string]handlerEvent
 	alive              []plugins.Member
 	self               plugins.Member
-	haveMembers        bool
 	t                  *time.Timer
 }
 
@@ -73,7 +73,7 @@ func (c *coalescer) addMember(me plugins.MembershipEvent, now time.Time) {
 	for _, m := range me.Members {
 		c.members[m.Name] = memberPending{typ: me.Type, m: m}
 	}
-	c.alive, c.self, c.haveMembers = me.Alive, me.Self, true
+	c.alive, c.self = me.Alive, me.Self
 	c.memberWin.add(now)
 }
 
@@ -131,15 +131,10 @@ func (c *coalescer) flush(now time.Time) (out []handlerEvent, alive []plugins.Me
 		}
 		clear(c.members)
 		c.memberWin = window{}
-		alive, self, ok = slices.Clone(c.alive), c.self, c.haveMembers
+		alive, self, ok = slices.Clone(c.alive), c.self, true
 	}
 	if c.userWin.open() && !now.Before(c.userWin.due()) {
-		names := make([]string, 0, len(c.users))
-		for n := range c.users {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range slices.Sorted(maps.Keys(c.users)) {
 			out = append(out, c.users[n])
 		}
 		clear(c.users)

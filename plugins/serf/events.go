@@ -82,14 +82,9 @@ func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
-	alive := make([]plugins.Member, 0, len(all))
 	for _, m := range all {
 		s.counts[m.Status.String()]++
-		if m.Status == hserf.StatusAlive {
-			alive = append(alive, toMember(m))
-		}
 	}
-	sort.Slice(alive, func(i, j int) bool { return alive[i].Name < alive[j].Name })
 
 	changed := false
 	evMembers := make([]plugins.Member, 0, len(e.Members))
@@ -113,6 +108,13 @@ func (s *memberState) apply(e hserf.MemberEvent, all []hserf.Member, self hserf.
 		s.skipped++
 		return plugins.MembershipEvent{}, false
 	}
+	alive := make([]plugins.Member, 0, len(all))
+	for _, m := range all {
+		if m.Status == hserf.StatusAlive {
+			alive = append(alive, toMember(m))
+		}
+	}
+	sort.Slice(alive, func(i, j int) bool { return alive[i].Name < alive[j].Name })
 	sort.Slice(evMembers, func(i, j int) bool { return evMembers[i].Name < evMembers[j].Name })
 	ev := plugins.MembershipEvent{
 		Type:    e.Type.String(),

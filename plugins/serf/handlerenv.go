@@ -2,7 +2,8 @@ package serf
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +41,7 @@ func (e handlerEvent) env() []string {
 		"SERF_SELF_NAME=" + e.self.Name,
 		"SERF_SELF_ROLE=" + e.self.Tags["role"],
 	}
-	for _, k := range sortedKeys(e.self.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(e.self.Tags)) {
 		env = append(env, "SERF_TAG_"+envName(k)+"="+e.self.Tags[k])
 	}
 	switch e.typ {
@@ -68,7 +69,7 @@ func (e handlerEvent) stdin() []byte {
 	var b strings.Builder
 	for _, m := range e.members {
 		pairs := make([]string, 0, len(m.Tags))
-		for _, k := range sortedKeys(m.Tags) {
+		for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
 			pairs = append(pairs, k+"="+m.Tags[k])
 		}
 		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", clean(m.Name), m.Addr, clean(m.Tags["role"]), clean(strings.Join(pairs, ",")))
@@ -87,16 +88,8 @@ func envName(tag string) string {
 	}, strings.ToUpper(tag))
 }
 
-// clean escapes tabs and newlines as Serf does.
-func clean(s string) string {
-	return strings.NewReplacer("\t", `\t`, "\n", `\n`).Replace(s)
-}
+// serfEscaper escapes tabs and newlines as Serf does.
+var serfEscaper = strings.NewReplacer("\t", `\t`, "\n", `\n`)
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// clean escapes tabs and newlines as Serf does.
+func clean(s string) string { return serfEscaper.Replace(s) }

@@ -13,14 +13,6 @@ import (
 	hserf "github.com/hashicorp/serf/serf"
 )
 
-// HandlersTopic is plugins.TopicHandlers: the plugin publishes its
-// *Handlers there when it starts, for event handlers (the hook plugin) to
-// join.
-const HandlersTopic = plugins.TopicHandlers
-
-// HandlerFunc is plugins.HandlerFunc (env and stdin: see handlerenv.go).
-type HandlerFunc = plugins.HandlerFunc
-
 var _ plugins.HandlerRegistry = (*Handlers)(nil)
 
 // Handlers is the agent's list of event handlers. Like the stock agent,
@@ -40,7 +32,6 @@ type Handlers struct {
 	closed   bool
 	alive    []plugins.Member // alive members after the events queued so far
 	self     plugins.Member
-	seen     bool // a member event was queued
 	co       coalescer
 
 	running atomic.Value // string: the handler running now, for Status
@@ -50,7 +41,7 @@ type Handlers struct {
 // handler is one registered handler.
 type handler struct {
 	name    string
-	fn      HandlerFunc
+	fn      plugins.HandlerFunc
 	removed atomic.Bool
 }
 
@@ -72,7 +63,7 @@ func newHandlers(log *slog.Logger, coalesce bool) *Handlers {
 // been seen first receives one member-join listing the alive members (the
 // state it missed), as a stock agent's handlers see every member join when
 // the agent starts.
-func (h *Handlers) AddHandler(name string, fn HandlerFunc) (remove func()) {
+func (h *Handlers) AddHandler(name string, fn plugins.HandlerFunc) (remove func()) {
 	hd := &handler{name: name, fn: fn}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -81,7 +72,7 @@ func (h *Handlers) AddHandler(name string, fn HandlerFunc) (remove func()) {
 	}
 	i := sort.Search(len(h.handlers), func(i int) bool { return h.handlers[i].name > name })
 	h.handlers = slices.Insert(h.handlers, i, hd)
-	if h.seen && len(h.alive) > 0 {
+	if len(h.alive) > 0 {
 		h.push(handlerItem{ev: handlerEvent{typ: "member-join", members: slices.Clone(h.alive), self: h.self}, to: []*handler{hd}})
 	}
 	return func() {
@@ -125,7 +116,7 @@ func (h *Handlers) member(me plugins.MembershipEvent) {
 	}
 	ev := handlerEvent{typ: me.Type, members: me.Members, self: me.Self}
 	if !h.coalesce {
-		h.alive, h.self, h.seen = me.Alive, me.Self, true
+		h.alive, h.self = me.Alive, me.Self
 		h.pushAll(ev)
 		return
 	}
@@ -174,7 +165,7 @@ func (h *Handlers) arm() {
 		}
 		batch, alive, self, ok := h.co.flush(time.Now())
 		if ok {
-			h.alive, h.self, h.seen = alive, self, true
+			h.alive, h.self = alive, self
 		}
 		for _, ev := range batch {
 			h.pushAll(ev)

@@ -24,7 +24,7 @@ type recording struct {
 	overlap *atomic.Bool
 }
 
-func (r *recording) fn(name string, events ...string) HandlerFunc {
+func (r *recording) fn(name string, events ...string) plugins.HandlerFunc {
 	return func(ctx context.Context, event, evName string, env []string, stdin []byte) []byte {
 		if len(events) > 0 && !slices.Contains(events, event) {
 			return nil

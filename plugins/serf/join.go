@@ -22,7 +22,6 @@ type joinState struct {
 	mu        sync.Mutex
 	attempts  uint64
 	failures  uint64
-	joined    int       // nodes contacted by the last successful join
 	joinedAt  time.Time // when the last successful join happened
 	lastErr   error
 	wakeCh    chan struct{}
@@ -143,7 +142,7 @@ func (p *Plugin) joinLoop(ctx context.Context) error {
 		if p.needJoin(addrs) {
 			err := p.joinOnce(addrs, rerr)
 			if err == nil {
-				if again, _ := p.resolve(ctx); p.needJoin(again) {
+				if p.needJoin(addrs) {
 					// The target answered but is not alive in the member
 					// list: it is leaving (a restart under way).
 					err = errors.New("joined, but no join target is alive")
@@ -221,7 +220,6 @@ func (p *Plugin) joinOnce(addrs []joinAddr, rerr error) error {
 	p.join.mu.Lock()
 	defer p.join.mu.Unlock()
 	p.join.lastErr = nil
-	p.join.joined = n
 	p.join.joinedAt = time.Now()
 	p.join.connected = true
 	p.log.Info("serf joined", "join", p.Join, "contacted", n)

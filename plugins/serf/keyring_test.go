@@ -36,7 +36,7 @@ func TestKeyringFile(t *testing.T) {
 	}
 	start := func(c Config) (*Plugin, *strings.Builder, error) {
 		t.Helper()
-		c.NodeName, c.Bind, c.Profile = "k", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "local"
+		c.NodeName, c.Bind, c.Profile = "k", fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t)), "local"
 		if c.RPCAddr == "" {
 			c.RPCAddr = "off"
 		}
@@ -51,7 +51,7 @@ func TestKeyringFile(t *testing.T) {
 		return p, &logs, err
 	}
 
-	rpc := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	rpc := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
 	p, _, err := start(Config{EncryptKey: k1, KeyringFile: ring, RPCAddr: rpc})
 	if err != nil {
 		t.Fatal(err)

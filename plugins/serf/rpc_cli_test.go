@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing and a test
@@ -37,16 +39,16 @@ func TestRPCCommands(t *testing.T) {
 	if _, err := exec.LookPath("serf"); err != nil {
 		t.Fatalf("the serf CLI is missing (install Debian package serf): %v", err)
 	}
-	rpc := "-rpc-addr=" + fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	rpc := "-rpc-addr=" + fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
 	serfCLI := func(args ...string) (string, error) {
 		// Flags must come before the arguments (Go's flag package).
 		out, err := exec.Command("serf", append([]string{args[0], rpc}, args[1:]...)...).CombinedOutput()
 		return string(out), err
 	}
-	one := startLocal(t, Config{NodeName: "one", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local",
+	one := startLocal(t, Config{NodeName: "one", Bind: fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t)), Profile: "local",
 		EncryptKey: testKey, RPCAddr: strings.TrimPrefix(rpc, "-rpc-addr="), Tags: map[string]string{"role": "lb"}})
 	no := false
-	twoBind := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	twoBind := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
 	two := startLocal(t, Config{NodeName: "two", Bind: twoBind, Profile: "local", EncryptKey: testKey, RPCAddr: rpcOff,
 		Join: []string{one.p.Bind}, LeaveOnStop: &no, Tags: map[string]string{"role": "web"}})
 	one.waitEvent(t, time.Time{}, 10*time.Second, "two joining", aliveEq("one", "two"))

@@ -75,13 +75,13 @@ func (c *rpcConn) startQuery(seq uint64) error {
 	return nil
 }
 
-// streamQuery sends a query's acks and responses until its deadline.
+// streamQuery sends a query's acks and responses until its deadline, then
+// the end: Serf closes both channels at the deadline (AckCh is nil when no
+// ack was asked for), after what arrived by then.
 func (c *rpcConn) streamQuery(seq uint64, resp *hserf.QueryResponse) {
 	h := rpcResponseHeader{Seq: seq}
-	done := time.NewTimer(time.Until(resp.Deadline()))
-	defer done.Stop()
 	acks, responses := resp.AckCh(), resp.ResponseCh()
-	for {
+	for acks != nil || responses != nil {
 		var rec rpcQueryRecord
 		select {
 		case from, ok := <-acks:
@@ -96,33 +96,12 @@ func (c *rpcConn) streamQuery(seq uint64, resp *hserf.QueryResponse) {
 				continue
 			}
 			rec = rpcQueryRecord{Type: queryRecordResponse, From: r.From, Payload: r.Payload}
-		case <-done.C:
-			// What arrived by the deadline goes out before the end.
-			for acks != nil || responses != nil {
-				select {
-				case from, ok := <-acks:
-					if !ok {
-						acks = nil
-					} else if c.send(h, &rpcQueryRecord{Type: queryRecordAck, From: from}) != nil {
-						return
-					}
-				case r, ok := <-responses:
-					if !ok {
-						responses = nil
-					} else if c.send(h, &rpcQueryRecord{Type: queryRecordResponse, From: r.From, Payload: r.Payload}) != nil {
-						return
-					}
-				default:
-					acks, responses = nil, nil
-				}
-			}
-			_ = c.send(h, &rpcQueryRecord{Type: queryRecordDone})
-			return
 		}
 		if err := c.send(h, &rec); err != nil {
 			return
 		}
 	}
+	_ = c.send(h, &rpcQueryRecord{Type: queryRecordDone})
 }
 
 // respond answers "respond": a client that streamed a query answers it.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corralhq/corral/plugins/plugintest"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
@@ -20,8 +21,8 @@ func TestRPCRespond(t *testing.T) {
 	if _, err := exec.LookPath("serf"); err != nil {
 		t.Fatalf("the serf CLI is missing (install Debian package serf): %v", err)
 	}
-	rpc := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	startLocal(t, Config{NodeName: "solo", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local", RPCAddr: rpc})
+	rpc := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
+	startLocal(t, Config{NodeName: "solo", Bind: fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t)), Profile: "local", RPCAddr: rpc})
 	conn, err := net.Dial("tcp", rpc)
 	if err != nil {
 		t.Fatal(err)

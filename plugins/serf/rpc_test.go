@@ -21,9 +21,9 @@ func TestRPC(t *testing.T) {
 	if _, err := exec.LookPath("serf"); err != nil {
 		t.Fatalf("the serf CLI is missing (install Debian package serf): %v", err)
 	}
-	rpc := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := &Plugin{Config: Config{NodeName: "solo", Bind: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Profile: "local", RPCAddr: rpc, RPCAuth: "s3cret"}}
-	h := plugintest.NewHost("serf", slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	rpc := fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t))
+	p := &Plugin{Config: Config{NodeName: "solo", Bind: fmt.Sprintf("127.0.0.1:%d", plugintest.FreePort(t)), Profile: "local", RPCAddr: rpc, RPCAuth: "s3cret"}}
+	h := plugintest.NewHost("serf", plugintest.Logger(t, slog.LevelWarn))
 	if err := p.Provision(h); err != nil {
 		t.Fatal(err)
 	}

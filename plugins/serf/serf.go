@@ -172,7 +172,7 @@ func (p *Plugin) Start(ctx context.Context) error {
 		}
 	}
 	// Handlers join before the first event: publish the registry first.
-	p.host.Bus().Publish(plugins.Event{Topic: HandlersTopic, Source: p.host.Name(), Payload: p.handlers})
+	p.host.Bus().Publish(plugins.Event{Topic: plugins.TopicHandlers, Source: p.host.Name(), Payload: p.handlers})
 	a, err := newAgent(conf, p.queue)
 	if err != nil {
 		_ = tr.Shutdown()

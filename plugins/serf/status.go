@@ -2,7 +2,8 @@ package serf
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/corralhq/corral/plugins"
@@ -73,12 +74,7 @@ func (p *Plugin) Metrics() []plugins.Metric {
 			Labels: map[string]string{"status": st}, Value: float64(counts[st]),
 		})
 	}
-	types := make([]string, 0, len(events))
-	for t := range events {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
+	for _, t := range slices.Sorted(maps.Keys(events)) {
 		out = append(out, plugins.Metric{
 			Name: "corral_serf_events_total", Help: "Membership events published on the bus, by type.", Type: "counter",
 			Labels: map[string]string{"type": t}, Value: float64(events[t]),

@@ -25,7 +25,7 @@ func (p *Plugin) apply(ctx context.Context) bool {
 	p.mu.Unlock()
 
 	start := time.Now()
-	members, rejected, skipped := p.membersWithSkipped(alive)
+	members, rejected, skipped := p.members(alive)
 	p.logRejected(rejected)
 	p.logSkipped(skipped)
 	out, err := render(tmpl, &Data{Members: members, Backend: p.Backend, Rejected: len(rejected)})
@@ -76,7 +76,7 @@ func (p *Plugin) passReload(ctx context.Context, out []byte, changed, force bool
 	if changed || force {
 		p.pendingReload = true
 	}
-	if _, err := p.reload(ctx); err != nil {
+	if err := p.reload(ctx); err != nil {
 		p.fail(fmt.Errorf("template: %w", err))
 		return false
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/plugins"
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // BenchmarkRender measures one render pass (member validation, template
@@ -37,7 +38,7 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				members, _ := s.members(alive)
+				members, _, _ := s.members(alive)
 				out, err := render(tm, &Data{Members: members, Backend: "web"})
 				if err != nil || len(out) == 0 {
 					b.Fatal(err)
@@ -91,7 +92,7 @@ func BenchmarkJoinToServed(b *testing.B) {
 
 func joinToServed(b *testing.B, mode ReloadMode, joins int) {
 	dir := b.TempDir()
-	port := freePort(b)
+	port := plugintest.FreePort(b)
 	s := setupFiles(b, dir, port, haproxyTemplate)
 	s.Mode, s.Service = mode, "haproxy"
 	s.WaitMin, s.WaitMax = time.Millisecond, 50*time.Millisecond
@@ -156,7 +157,7 @@ func BenchmarkChurnUnderLoad(b *testing.B) {
 // keep-alive connection by an old worker.
 func churn(b *testing.B, mode string, closeConn bool, changes int, every time.Duration) {
 	dir := b.TempDir()
-	port := freePort(b)
+	port := plugintest.FreePort(b)
 	s := setupFiles(b, dir, port, haproxyTemplate)
 	s.Service = "haproxy"
 	s.WaitMin, s.WaitMax = 5*time.Millisecond, 50*time.Millisecond

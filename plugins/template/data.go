@@ -67,18 +67,10 @@ func safeToken(s string) bool {
 func safeValue(s string) bool { return s == "" || safeToken(s) }
 
 // members filters and validates the alive list: unsafe members are returned
-// as rejections; members of another role are left out (roleSkipped tells
-// why, for a log line).
-func (s *Config) members(alive []plugins.Member) ([]Member, []rejection) {
-	out, rej, _ := s.membersWithSkipped(alive)
-	return out, rej
-}
-
-// membersWithSkipped is members that also returns the members left out for
-// their role, with the reason.
-func (s *Config) membersWithSkipped(alive []plugins.Member) ([]Member, []rejection, []rejection) {
-	var skipped []rejection
-	out := make([]Member, 0, len(alive))
+// as rejections; members of another role are left out, and skipped says
+// why (for a log line).
+func (s *Config) members(alive []plugins.Member) (out []Member, rejected, skipped []rejection) {
+	out = make([]Member, 0, len(alive))
 	var rej []rejection
 	for _, m := range alive {
 		if m.Status != "" && m.Status != "alive" {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // newPlugin returns a plugin with settings s.
@@ -24,7 +26,7 @@ func TestJoinLeave(t *testing.T) {
 	for _, mode := range []ReloadMode{ReloadSignal, ReloadHAProxyMaster, ReloadRuntime} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			port := freePort(t)
+			port := plugintest.FreePort(t)
 			s := setupFiles(t, dir, port, haproxyTemplate)
 			s.Mode = mode
 			s.Service = "haproxy"
@@ -106,7 +108,7 @@ func TestJoinLeave(t *testing.T) {
 // file stays, the error is in Status, and the plugin recovers.
 func TestCheckFailureKeepsOldFile(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	tmpl := strings.Replace(haproxyTemplate, "backend web\n",
 		"backend web\n{{- range .Members }}{{ if eq (index .Tags \"bad\") \"yes\" }}\n    no-such-directive {{ .Name }}{{ end }}{{ end }}\n", 1)
 	s := setupFiles(t, dir, port, tmpl)
@@ -150,7 +152,7 @@ func TestCheckFailureKeepsOldFile(t *testing.T) {
 // keeps the old file and shows the error; the plugin keeps running.
 func TestBadTemplate(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	s := setupFiles(t, dir, port, haproxyTemplate)
 	s.Mode = ReloadNone
 	s.Check = nil // the last template renders a list, not an HAProxy config
@@ -202,7 +204,7 @@ func TestBadTemplate(t *testing.T) {
 // config syntax never reach the file; the members are counted as rejected.
 func TestInjectedNames(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	tmpl := strings.Replace(haproxyTemplate, "backend web\n",
 		"backend web\n{{- range .Members }}\n    # member {{ .Name }} {{ .HostPort }} {{ index .Tags \"zone\" }}{{ end }}\n", 1)
 	s := setupFiles(t, dir, port, tmpl)
@@ -288,7 +290,7 @@ func TestMasterNotRunning(t *testing.T) {
 	for _, mode := range []ReloadMode{ReloadHAProxyMaster, ReloadRuntime} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			port := freePort(t)
+			port := plugintest.FreePort(t)
 			s := setupFiles(t, dir, port, haproxyTemplate)
 			s.Mode = mode
 			h := newTestHost(t)
@@ -319,7 +321,7 @@ func TestMasterNotRunning(t *testing.T) {
 // error, and the reload is retried until HAProxy answers and confirms it.
 func TestMasterReloadRetried(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	s := setupFiles(t, dir, port, haproxyTemplate)
 	s.Mode = ReloadHAProxyMaster
 	s.ReloadTimeout = 300 * time.Millisecond
@@ -355,7 +357,7 @@ func TestMasterReloadRetried(t *testing.T) {
 // shown; once the check passes the file catches up without a reload.
 func TestRuntimeCheckFailureCatchUp(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	s := setupFiles(t, dir, port, haproxyTemplate)
 	s.Mode = ReloadRuntime
 	failFlag := dir + "/fail"

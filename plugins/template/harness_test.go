@@ -25,7 +25,7 @@ import (
 // newTestHost returns a plugin host named like the image's template service;
 // a failed plugin goroutine fails the test at cleanup.
 func newTestHost(t testing.TB) *plugintest.Host {
-	h := plugintest.NewHost("haproxy-config", slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	h := plugintest.NewHost("haproxy-config", plugintest.Logger(t, slog.LevelDebug))
 	h.SetHostname("test")
 	h.SetLogDir(t.TempDir())
 	t.Cleanup(func() {
@@ -35,13 +35,6 @@ func newTestHost(t testing.TB) *plugintest.Host {
 		}
 	})
 	return h
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }
 
 // startPlugin provisions and starts p on h, feeding it the bus like the
@@ -156,17 +149,6 @@ func startWebNode(t testing.TB, i int, name string) *webNode {
 	n := &webNode{name: name, srv: srv, port: ln.Addr().(*net.TCPAddr).Port, release: release}
 	t.Cleanup(func() { n.answerSlow(); srv.Close() })
 	return n
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // haproxy is a real HAProxy in master-worker mode.

@@ -8,26 +8,27 @@ import (
 
 // reload makes the target service use the installed file when a reload is
 // pending, in the none, signal and haproxy-master modes (runtime mode has
-// its own pass). It reports whether it reloaded.
-func (p *Plugin) reload(ctx context.Context) (bool, error) {
+// its own pass).
+func (p *Plugin) reload(ctx context.Context) error {
 	if !p.pendingReload {
-		return false, nil
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.ReloadTimeout)
 	defer cancel()
 	switch p.Mode {
 	case ReloadNone:
-		return false, nil
+		return nil
 	case ReloadSignal:
 		if err := p.host.ReloadService(ctx, p.Service); err != nil {
-			return false, fmt.Errorf("reloading service %s: %w", p.Service, err)
+			return fmt.Errorf("reloading service %s: %w", p.Service, err)
 		}
 		p.countReload()
-		return true, nil
+		return nil
 	case ReloadHAProxyMaster:
-		return p.reloadMaster(ctx)
+		_, err := p.reloadMaster(ctx)
+		return err
 	}
-	return false, fmt.Errorf("unknown reload mode %s", p.Mode)
+	return fmt.Errorf("unknown reload mode %s", p.Mode)
 }
 
 // reloadMaster reloads HAProxy through its master CLI, confirmed by the

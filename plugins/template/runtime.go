@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,12 +106,7 @@ func plan(backend string, live liveServers, want []serverLine) ([]cliOp, error) 
 			adds = append(adds, enableOps(srv, w)...)
 		}
 	}
-	names := make([]string, 0, len(live))
-	for n := range live {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(live)) {
 		if wanted[n] {
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corralhq/corral/plugins/plugintest"
 )
 
 // liveList returns HAProxy's web servers from `show servers state`, as
@@ -78,7 +80,7 @@ func (h *haproxy) holdSlow() <-chan string {
 func runtimeSetup(t *testing.T, tmpl string) (*haproxy, *Plugin, *cluster, Config) {
 	t.Helper()
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	s := setupFiles(t, dir, port, tmpl)
 	s.Mode = ReloadRuntime
 	hp := startHAProxy(t, s, port)
@@ -256,7 +258,7 @@ func TestRuntimeReloadFallbacks(t *testing.T) {
 // further membership event.
 func TestRuntimeRecheck(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := plugintest.FreePort(t)
 	s := setupFiles(t, dir, port, haproxyTemplate)
 	s.Mode = ReloadRuntime
 	previous := filepath.Join(dir, "previous.cfg")

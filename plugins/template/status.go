@@ -9,7 +9,6 @@ import (
 
 // stats are the plugin's counters, guarded by Plugin.mu.
 type stats struct {
-	events         uint64
 	renders        uint64
 	skipped        uint64
 	checkFailures  uint64

@@ -93,7 +93,7 @@ func TestMembers(t *testing.T) {
 		mk(strings.Repeat("n", 300), "10.0.0.11"),
 	}
 	alive[4].Status = "failed"
-	got, rej := s.members(alive)
+	got, rej, _ := s.members(alive)
 	var names []string
 	for _, m := range got {
 		names = append(names, m.Name+"="+m.HostPort)
@@ -164,7 +164,7 @@ func TestStopWithoutStart(t *testing.T) {
 // per member by the plugin).
 func TestMembersLeftOutForRole(t *testing.T) {
 	s := &Config{Role: "web", RoleTag: "role", PortTag: "port", DefaultPort: 80}
-	got, rej, skipped := s.membersWithSkipped([]plugins.Member{
+	got, rej, skipped := s.members([]plugins.Member{
 		{Name: "web1", Addr: "10.0.0.1", Tags: map[string]string{"role": "web"}, Status: "alive"},
 		{Name: "lab1", Addr: "10.0.0.2", Tags: map[string]string{"role": "backend"}, Status: "alive"},
 	})

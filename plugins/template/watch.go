@@ -25,7 +25,6 @@ func (p *Plugin) HandleEvent(ev plugins.Event) {
 	p.mu.Lock()
 	p.alive = alive
 	p.haveEvent = true
-	p.st.events++
 	p.mu.Unlock()
 	p.notify()
 }
