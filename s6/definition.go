@@ -54,8 +54,6 @@ type Definition struct {
 	// Deps are the direct dependencies (dependencies.d or dependencies);
 	// they may name bundles.
 	Deps []string
-	// Essential is flag-essential.
-	Essential bool
 
 	// Up and Down are a oneshot's command files, lexed; Down may be nil.
 	Up, Down *execline.Script
@@ -68,8 +66,6 @@ type Definition struct {
 	NotificationFD int
 	// NormallyDown is set by a legacy longrun's down file.
 	NormallyDown bool
-	// LogDir is a legacy longrun's log/ directory, if it has one.
-	LogDir string
 	// Logger is the name of the service reading this one's output (a
 	// legacy log/ logger, or the consumer of producer-for).
 	Logger string
@@ -88,10 +84,8 @@ type Definition struct {
 	ProducerFor string
 	// ConsumerFor are the longruns whose stdout this one reads.
 	ConsumerFor []string
-	// PipelineName names a bundle holding the whole pipeline.
-	PipelineName string
 
 	// Digest identifies the definition's content (every file under Dir),
-	// so that an edited run script is a changed service.
+	// so that an edited run script is a changed service; set by Translate.
 	Digest string
 }

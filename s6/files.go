@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/corralhq/corral/control"
 )
 
 // maxSmallFile bounds the files read whole (type, notification-fd, up...).
@@ -118,24 +118,19 @@ func readMillis(path string) (time.Duration, bool, error) {
 	return time.Duration(n) * time.Millisecond, ok, err
 }
 
-// readSignal reads a signal file: a name (SIGTERM, TERM) or a number.
-func readSignal(path string) (syscall.Signal, bool, error) {
+// readSignal reads a signal file: a name (SIGTERM, TERM) or a number; 0
+// when there is no file.
+func readSignal(path string) (syscall.Signal, error) {
 	data, ok, err := readSmall(path)
 	if !ok || err != nil {
-		return 0, ok, err
+		return 0, err
 	}
 	s := strings.TrimSpace(data)
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n <= 64 {
-		return syscall.Signal(n), true, nil
+	sig, err := control.ParseSignal(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a signal: %q", s)
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, true, nil
-	}
-	return 0, true, fmt.Errorf("not a signal: %q", s)
+	return sig, nil
 }
 
 // digestDir hashes the names, modes and contents of the regular files and

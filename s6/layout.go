@@ -77,9 +77,6 @@ func (l Layout) S6Dir() string { return l.path("/run/s6") }
 // ContainerEnvDir is /run/s6/container_environment.
 func (l Layout) ContainerEnvDir() string { return l.path("/run/s6/container_environment") }
 
-// BasedirBin holds halt and its siblings (/run/s6/basedir/bin).
-func (l Layout) BasedirBin() string { return l.path("/run/s6/basedir/bin") }
-
 // ResultsDir is /run/s6-linux-init-container-results.
 func (l Layout) ResultsDir() string { return l.path("/run/s6-linux-init-container-results") }
 

@@ -63,13 +63,11 @@ func (r *reader) readLegacy(dir, name string) []*Definition {
 	if !r.readSupervised(d) {
 		return nil
 	}
-	d.Digest = digestDir(dir)
 	defs := []*Definition{d}
 	logDir := filepath.Join(dir, "log")
 	if !isDir(logDir) {
 		return defs
 	}
-	d.LogDir = logDir
 	lg := &Definition{Name: name + LoggerSuffix, Dir: logDir, Kind: Longrun, Legacy: true, LoggerOf: name}
 	lg.Run = filepath.Join(logDir, "run")
 	if st, err := os.Stat(lg.Run); err != nil || !st.Mode().IsRegular() {
@@ -84,7 +82,6 @@ func (r *reader) readLegacy(dir, name string) []*Definition {
 	if !r.readSupervised(lg) {
 		return defs
 	}
-	lg.Digest = digestDir(logDir)
 	d.Logger = lg.Name
 	return append(defs, lg)
 }

@@ -112,7 +112,6 @@ func (r *reader) readDefinition(dir, name string) *Definition {
 		return nil
 	}
 	r.checkEntries(d)
-	d.Digest = digestDir(dir)
 	return d
 }
 
@@ -193,7 +192,6 @@ func (r *reader) readBundle(d *Definition) bool {
 		return false
 	}
 	d.Contents = uniq(names)
-	d.Essential = exists(filepath.Join(d.Dir, "flag-essential"))
 	return true
 }
 
@@ -204,7 +202,6 @@ func (r *reader) readDeps(d *Definition) bool {
 		return false
 	}
 	d.Deps = uniq(names)
-	d.Essential = exists(filepath.Join(d.Dir, "flag-essential"))
 	var ok bool
 	if d.TimeoutUp, _, ok = r.millis(d, "timeout-up"); !ok {
 		return false
@@ -302,7 +299,7 @@ func (r *reader) readSupervised(d *Definition) bool {
 		sig  *syscall.Signal
 	}{{"down-signal", &d.DownSignal}, {"reload-signal", &d.ReloadSignal}} {
 		p := filepath.Join(d.Dir, f.file)
-		s, _, err := readSignal(p)
+		s, err := readSignal(p)
 		if err != nil {
 			r.probs.fatal(p, d.Name, "%v", err)
 			return false
@@ -336,9 +333,6 @@ func (r *reader) readPipeline(d *Definition) bool {
 	if names, _, err = readLines(p); err != nil {
 		r.probs.fatal(p, d.Name, "%v", err)
 		return false
-	}
-	if len(names) > 0 {
-		d.PipelineName = names[0]
 	}
 	return true
 }

@@ -2,31 +2,11 @@ package s6
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/corralhq/corral/control"
 )
-
-// BootFile lists, one per line, the s6 services started at boot: what
-// s6-overlay's `s6-rc change top` brings up, whose outcome decides whether
-// stage 2 failed (S6_BEHAVIOUR_IF_STAGE2_FAILS).
-func (l Layout) BootFile() string { return l.path("/run/s6/corral-boot-services") }
-
-// WriteBootFile records the services started at boot.
-func WriteBootFile(l Layout, names []string) error {
-	return os.WriteFile(l.BootFile(), []byte(strings.Join(names, "\n")+"\n"), 0o644)
-}
-
-// ReadBootFile reads the services started at boot.
-func ReadBootFile(l Layout) ([]string, error) {
-	b, err := os.ReadFile(l.BootFile())
-	if err != nil {
-		return nil, fmt.Errorf("reading the boot services: %w", err)
-	}
-	return strings.Fields(string(b)), nil
-}
 
 // Stage2 tells whether every service started at boot has settled (a
 // oneshot exited, a longrun is ready or crash-looping) and which failed: a

@@ -65,6 +65,11 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 	var units []*Unit
 	for _, n := range r.sortedDeps() {
 		d := t.Defs[n]
+		if d.Kind == Longrun || d.Up != nil {
+			// Read here, for what is translated: not for definitions left
+			// out, nor for the s6-rc command, which needs only the plan.
+			d.Digest = digestDir(d.Dir)
+		}
 		u := &Unit{Definition: d}
 		svc := &services.Service{
 			Name:          n,
@@ -93,6 +98,7 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 		}
 		if !ok {
 			r.excluded[n] = probs[len(probs)-1] // recorded by oneshot or longrun
+			delete(r.deps, n)
 			continue
 		}
 		if _, has := r.deps[ContFinish]; has && n != ContFinish {
@@ -117,36 +123,13 @@ func Translate(t *Tree, o Options) ([]*Unit, []*Problem) {
 			}
 		}
 	}
-	// A unit left out above takes its dependents with it.
+	// A unit left out above takes its dependents with it (the resolver's
+	// own propagation).
+	r.propagate()
+	units = slices.DeleteFunc(units, func(u *Unit) bool { _, ok := r.deps[u.Service.Name]; return !ok })
 	kept := map[string]bool{}
 	for _, u := range units {
 		kept[u.Service.Name] = true
-	}
-	for changed := true; changed; {
-		changed = false
-		out := units[:0]
-		for _, u := range units {
-			bad := ""
-			for _, a := range u.Service.After {
-				if !kept[a] {
-					bad = a
-					break
-				}
-			}
-			if bad != "" {
-				see := ""
-				if p := r.excluded[bad]; p != nil {
-					see = " (see " + p.Path + ")"
-				}
-				probs.fatal(u.Definition.Dir, u.Service.Name, "%s depends on %q, which is left out%s", u.Service.Name, bad, see)
-				r.excluded[u.Service.Name] = probs[len(probs)-1]
-				kept[u.Service.Name] = false
-				changed = true
-				continue
-			}
-			out = append(out, u)
-		}
-		units = out
 	}
 	for _, u := range units {
 		var wants []string

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/corralhq/corral/services"
 )
 
 // The names s6-overlay defines itself, which images depend on.
@@ -37,10 +39,8 @@ type Tree struct {
 	Defs map[string]*Definition
 	// Problems are errors (their service is left out) and warnings.
 	Problems []*Problem
-	// ContInit, ContFinish and FixAttrs tell whether those directories exist.
-	ContInit, ContFinish, FixAttrs bool
-	// Empty is set when the image has no s6 tree at all.
-	Empty bool
+	// ContFinish tells whether /etc/cont-finish.d exists.
+	ContFinish bool
 }
 
 // Read reads the s6 trees of l. provided reports the programs corral
@@ -51,9 +51,7 @@ func Read(l Layout, provided func(string) bool) *Tree {
 		r.root = l.Root
 	}
 	t := &Tree{Layout: l, Defs: map[string]*Definition{}}
-	t.ContInit = isDir(l.ContInitDir())
 	t.ContFinish = isDir(l.ContFinishDir())
-	t.FixAttrs = isDir(l.FixAttrsDir())
 
 	var defs []*Definition
 	src := l.SourceDir()
@@ -67,7 +65,6 @@ func Read(l Layout, provided func(string) bool) *Tree {
 		}
 	}
 	defs = append(defs, r.readServicesDir(l.ServicesDir())...)
-	t.Empty = len(defs) == 0 && !t.ContInit && !t.ContFinish && !t.FixAttrs && !isDir(l.overlayDir())
 
 	// Names are global: a name defined twice is an error for every copy;
 	// the internal names cannot be defined.
@@ -91,7 +88,7 @@ func Read(l Layout, provided func(string) bool) *Tree {
 			for _, d := range ds {
 				r.probs.fatal(d.Dir, n, "service %q is defined %d times (%s)", n, len(ds), dirsOf(ds))
 			}
-		case !validName(n):
+		case !services.ValidName(n):
 			r.probs.fatal(ds[0].Dir, n, "the name %q cannot name a corral service (letters, digits, '.', '_' and '-', starting with a letter or digit)", n)
 		default:
 			t.Defs[n] = ds[0]
@@ -108,21 +105,6 @@ func dirsOf(ds []*Definition) string {
 		s = append(s, d.Dir)
 	}
 	return strings.Join(s, ", ")
-}
-
-// validName is corral's rule for service names.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-')) {
-			return false
-		}
-	}
-	return true
 }
 
 // addInternal adds s6-overlay's own definitions (its sources/ directory)

@@ -49,9 +49,9 @@ func nameFromPath(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), ".toml")
 }
 
-// validName reports whether s can name a service: letters, digits, '.', '_'
+// ValidName reports whether s can name a service: letters, digits, '.', '_'
 // and '-', starting with a letter or digit.
-func validName(s string) bool {
+func ValidName(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
 	}
@@ -121,11 +121,11 @@ func (p *parser) parse(data []byte) (svc *Service, err error) {
 		if !ok {
 			return nil, p.errorf([]string{"name"}, "expected a string, got %s", tomlType(v))
 		}
-		if !validName(n) {
+		if !ValidName(n) {
 			return nil, p.errorf([]string{"name"}, "bad service name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", n)
 		}
 		p.d.service = n
-	} else if !validName(p.d.service) {
+	} else if !ValidName(p.d.service) {
 		return nil, &Error{File: p.d.file, Key: "name", Service: p.d.service,
 			Err: fmt.Errorf("bad service name %q from the file name: rename the file or set name = \"...\" (letters, digits, '.', '_' and '-', starting with a letter or digit)", p.d.service)}
 	}
@@ -255,7 +255,7 @@ func (p *parser) build(raw *rawService, pluginTable map[string]any) (*Service, e
 		switch {
 		case a == s.Name:
 			return nil, p.errorf([]string{"after"}, "service %q cannot come after itself", a)
-		case !validName(a):
+		case !ValidName(a):
 			return nil, p.errorf([]string{"after", fmt.Sprintf("[%d]", i)}, "bad service name %q", a)
 		case !seen[a]:
 			seen[a] = true

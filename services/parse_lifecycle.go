@@ -14,7 +14,7 @@ func (p *parser) lifecycle(raw *rawService, s *Service, lookup func(string) (str
 		switch {
 		case w == s.Name:
 			return p.errorf([]string{"wants"}, "service %q cannot want itself", w)
-		case !validName(w):
+		case !ValidName(w):
 			return p.errorf(path, "bad service name %q", w)
 		case !seen[w]:
 			seen[w] = true
@@ -51,7 +51,7 @@ func (p *parser) lifecycle(raw *rawService, s *Service, lookup func(string) (str
 		switch {
 		case raw.StdoutTo == s.Name:
 			return p.errorf([]string{"stdout_to"}, "a service cannot read its own output")
-		case !validName(raw.StdoutTo):
+		case !ValidName(raw.StdoutTo):
 			return p.errorf([]string{"stdout_to"}, "bad service name %q", raw.StdoutTo)
 		case s.Plugin != "":
 			return p.errorf([]string{"stdout_to"}, "a plugin has no standard output to pipe")

@@ -26,9 +26,9 @@ import (
 	"time"
 
 	"github.com/corralhq/corral/control"
+	"github.com/corralhq/corral/internal/execpath"
 	"github.com/corralhq/corral/plugins"
 	"github.com/corralhq/corral/services"
-	"github.com/corralhq/corral/supervisor/internal/reaper"
 	"github.com/corralhq/corral/supervisor/output"
 )
 
@@ -255,7 +255,7 @@ func firstIn(names []string, set map[string]bool) string {
 }
 
 // lookupEnv reads the container environment services inherit.
-func (s *Supervisor) lookupEnv(key string) (string, bool) { return reaper.LookupEnv(s.baseEnv, key) }
+func (s *Supervisor) lookupEnv(key string) (string, bool) { return execpath.LookupEnv(s.baseEnv, key) }
 
 // serviceEnv is the environment of svc's processes.
 func (s *Supervisor) serviceEnv(svc *services.Service) []string {

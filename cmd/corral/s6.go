@@ -159,9 +159,6 @@ func (c *s6Compat) load(lo services.LoadOptions) (*services.Set, error) {
 	c.mu.Lock()
 	if c.bootNames == nil {
 		c.bootNames = boot
-		if err := s6.WriteBootFile(c.layout, boot); err != nil {
-			c.log.Warn("s6: recording the boot services", "err", err)
-		}
 	}
 	c.mu.Unlock()
 	merged.Services = append(merged.Services, set.Services...)

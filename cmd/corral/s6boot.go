@@ -30,8 +30,7 @@ func (e *errHalt) Error() string { return fmt.Sprintf("stage 2 failed: exit code
 // The S6_* variables are read from the environment, then again from the
 // container environment after the hook, which may change them.
 func (c *s6Compat) boot() error {
-	env := func(k string) (string, bool) { return os.LookupEnv(k) }
-	c.cfg = s6.ReadConfig(env, env)
+	c.cfg = s6.ReadConfig(os.LookupEnv, os.LookupEnv)
 	c.fixPath()
 	waitFD3()
 	if err := c.prepareRun(); err != nil {
@@ -48,11 +47,14 @@ func (c *s6Compat) boot() error {
 	}
 	c.linkApplets()
 	// Stage 2 reads its variables with printcontenv.
-	c.cfg = s6.ReadConfig(env, c.lookupContEnv)
-	if err := c.runHook(); err != nil {
-		return err
+	c.cfg = s6.ReadConfig(os.LookupEnv, c.lookupContEnv)
+	if strings.TrimSpace(c.cfg.StageHook) != "" {
+		if err := c.runHook(); err != nil {
+			return err
+		}
+		// The hook may have changed the container environment.
+		c.cfg = s6.ReadConfig(os.LookupEnv, c.lookupContEnv)
 	}
-	c.cfg = s6.ReadConfig(env, c.lookupContEnv)
 	c.layout.Profile = c.cfg.RuntimeProfile
 	c.execlineb, _ = exec.LookPath("execlineb")
 	return nil

@@ -28,8 +28,7 @@ func setupS6(c *config) (compat *s6Compat, code int, exit bool) {
 	}
 	explicitLevel := c.set["log-level"] || os.Getenv("CORRAL_LOG_LEVEL") != ""
 	if !explicitLevel {
-		env := func(k string) (string, bool) { return os.LookupEnv(k) }
-		c.logLevel = verbosityLevel(s6.ReadConfig(env, env).Verbosity)
+		c.logLevel = verbosityLevel(s6.ReadConfig(os.LookupEnv, os.LookupEnv).Verbosity)
 	}
 	base, err := newLogger(c.logLevel)
 	if err != nil {

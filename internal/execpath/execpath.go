@@ -64,3 +64,14 @@ func executable(p string) error {
 	}
 	return nil
 }
+
+// LookupEnv returns the value of key in a "K=V" list (the last one wins,
+// as for execve).
+func LookupEnv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -203,7 +203,7 @@ func execve(prog string, argv, env []string) int {
 	if len(argv) == 0 {
 		return usage(prog, prog+" ... prog...")
 	}
-	path, err := lookPath(argv[0], envGet(env, "PATH"))
+	path, err := lookPath(argv[0], pathOf(env))
 	if err == nil {
 		err = syscall.Exec(path, argv, env)
 	}
@@ -213,18 +213,14 @@ func execve(prog string, argv, env []string) int {
 	return fatalf(126, prog, "unable to exec %s: %v", argv[0], err)
 }
 
+// pathOf is env's PATH.
+func pathOf(env []string) string {
+	p, _ := execpath.LookupEnv(env, "PATH")
+	return p
+}
+
 // lookPath finds file in the colon-separated path, as execvp does.
 func lookPath(file, path string) (string, error) { return execpath.Look(file, path, "") }
-
-// envGet returns key's value in a "K=V" list (the last one).
-func envGet(env []string, key string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
 
 // envSet returns env with key set to value (or removed when unset).
 func envSet(env []string, key, value string, unset bool) []string {

@@ -2,7 +2,9 @@ package applets
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,11 +53,10 @@ func runScript(path string, limit time.Duration) int {
 		}
 		return ee.ExitCode()
 	}
-	if os.IsNotExist(unwrapAll(err)) {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+	fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
+	if errors.Is(err, fs.ErrNotExist) {
 		return 127
 	}
-	fmt.Fprintf(os.Stderr, "%s: %v\n", path, err)
 	return 126
 }
 

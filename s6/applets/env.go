@@ -1,7 +1,9 @@
 package applets
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"regexp"
 	"strconv"
@@ -128,7 +130,7 @@ func envdir(argv []string) int {
 	}
 	vars, err := contenv.ReadDir(rest[0], o)
 	if err != nil {
-		if loose && os.IsNotExist(unwrapAll(err)) {
+		if loose && errors.Is(err, fs.ErrNotExist) {
 			return execve(prog, rest[1:], os.Environ())
 		}
 		return fatalf(111, prog, "unable to envdir %s: %v", rest[0], err)

@@ -65,14 +65,3 @@ func (g *getopt) next() (opt byte, arg string, err error) {
 
 // rest returns the words after the options.
 func (g *getopt) rest() []string { return g.args[g.i:] }
-
-// unwrapAll returns the innermost wrapped error.
-func unwrapAll(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
-		err = u
-	}
-}

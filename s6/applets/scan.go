@@ -3,12 +3,10 @@ package applets
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/corralhq/corral/control"
 	"github.com/corralhq/corral/s6"
-	"github.com/corralhq/corral/s6/contenv"
 )
 
 // svscanctl is s6-svscanctl [-zabhitqnN] scandir: -t, -i and -q stop the
@@ -102,11 +100,7 @@ func rc(argv []string) int {
 	if len(rest) == 0 {
 		return usage(prog, u)
 	}
-	lookup := func(k string) (string, bool) { return contenv.Lookup(contEnvDir, k) }
-	if keepEnv() {
-		lookup = os.LookupEnv
-	}
-	cfg := s6.ReadConfig(lookup, lookup)
+	cfg := s6.ReadConfig(s6var, s6var)
 	tree := s6.Read(s6.Layout{Profile: cfg.RuntimeProfile}, Provided)
 	ctx := context.Background()
 	if timeout > 0 {

@@ -108,7 +108,7 @@ func svcOne(prog string, c *control.Client, dir string, actions []svcAction, wai
 			if a.letter == 'U' {
 				os.Remove(filepath.Join(dir, "down"))
 			}
-			if err := svcRequest(prog, c, "start", name, sync); err != nil {
+			if err := svcRequest(c, true, name, sync); err != nil {
 				return fatalf(111, prog, "unable to start %s: %v", dir, err)
 			}
 		case 'd', 'D':
@@ -117,7 +117,7 @@ func svcOne(prog string, c *control.Client, dir string, actions []svcAction, wai
 					f.Close()
 				}
 			}
-			if err := svcRequest(prog, c, "stop", name, sync); err != nil {
+			if err := svcRequest(c, false, name, sync); err != nil {
 				return fatalf(111, prog, "unable to stop %s: %v", dir, err)
 			}
 		case 'r':
@@ -225,15 +225,15 @@ func dirSignal(dir, file string, def syscall.Signal) syscall.Signal {
 // s6-svc only writes to the supervisor's fifo: the order of two s6-svc calls
 // is kept, and a finish script can stop its own service without waiting
 // for itself.
-func svcRequest(prog string, c *control.Client, op, name string, sync bool) error {
+func svcRequest(c *control.Client, up bool, name string, sync bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ctxTimeout)
 	defer cancel()
 	var res []control.Result
 	var err error
 	switch {
 	case !sync:
-		res, err = c.Request(ctx, op == "start", name)
-	case op == "start":
+		res, err = c.Request(ctx, up, name)
+	case up:
 		res, err = c.Start(ctx, name)
 	default:
 		res, err = c.Stop(ctx, name)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 
 	"github.com/corralhq/corral/internal/execpath"
@@ -38,7 +37,7 @@ func Spawn(spec Spec) (Proc, error) {
 	if len(spec.Argv) == 0 {
 		return Proc{}, errors.New("empty command")
 	}
-	pathEnv, _ := LookupEnv(spec.Env, "PATH")
+	pathEnv, _ := execpath.LookupEnv(spec.Env, "PATH")
 	path, err := execpath.Look(spec.Argv[0], pathEnv, spec.Dir)
 	if err != nil {
 		return Proc{}, err
@@ -64,15 +63,4 @@ func Spawn(spec Spec) (Proc, error) {
 		return Proc{}, fmt.Errorf("starting %s: %w", spec.Argv[0], err)
 	}
 	return Proc{Pid: pid, Exit: exit}, nil
-}
-
-// LookupEnv returns the value of key in a "K=V" list (the last one wins,
-// as for execve).
-func LookupEnv(env []string, key string) (string, bool) {
-	for i := len(env) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
-			return v, true
-		}
-	}
-	return "", false
 }
